@@ -1,0 +1,155 @@
+package event
+
+import (
+	"encoding/json"
+	"errors"
+)
+
+// Member is one top-level member of a JSON object: the key's raw bytes
+// (with quotes) and the value's raw bytes, both slices of the object.
+type Member struct {
+	Key   []byte
+	Value []byte
+}
+
+// Name returns the member's key, unquoted. Keys with escapes are decoded.
+func (m Member) Name() string { return unquote(m.Key) }
+
+// StringValue returns the member's value as a string when it is a JSON
+// string, and false otherwise.
+func (m Member) StringValue() (string, bool) {
+	if len(m.Value) < 2 || m.Value[0] != '"' {
+		return "", false
+	}
+	return unquote(m.Value), true
+}
+
+var errNotObject = errors.New("not a JSON object")
+
+// EachMember calls fn for each top-level member of the JSON object obj, in
+// order, until fn returns false. obj must be valid JSON (check with
+// json.Valid first): EachMember does not validate, it only reports
+// errNotObject-like errors when obj is not an object. It allocates nothing.
+func EachMember(obj []byte, fn func(Member) bool) error {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return errNotObject
+	}
+	i++
+	for {
+		i = skipSpace(obj, i)
+		if i >= len(obj) {
+			return errNotObject
+		}
+		if obj[i] == '}' {
+			return nil
+		}
+		if obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+		if i >= len(obj) || obj[i] != '"' {
+			return errNotObject
+		}
+		kEnd := skipString(obj, i)
+		key := obj[i:kEnd]
+		i = skipSpace(obj, kEnd)
+		if i >= len(obj) || obj[i] != ':' {
+			return errNotObject
+		}
+		i = skipSpace(obj, i+1)
+		vEnd := skipValue(obj, i)
+		if vEnd <= i {
+			return errNotObject
+		}
+		if !fn(Member{Key: key, Value: obj[i:vEnd]}) {
+			return nil
+		}
+		i = vEnd
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] == '"'.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the index after the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = skipString(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	default: // number, true, false, null
+		j := i
+		for j < len(b) {
+			switch b[j] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return j
+			}
+			j++
+		}
+		return j
+	}
+}
+
+// unquote decodes a JSON string token (with quotes). It takes a fast path
+// when there is no escape.
+func unquote(tok []byte) string {
+	if len(tok) < 2 {
+		return ""
+	}
+	inner := tok[1 : len(tok)-1]
+	escaped := false
+	for _, c := range inner {
+		if c == '\\' {
+			escaped = true
+			break
+		}
+	}
+	if !escaped {
+		return string(inner)
+	}
+	var s string
+	if json.Unmarshal(tok, &s) != nil {
+		return string(inner)
+	}
+	return s
+}

@@ -1,0 +1,134 @@
+package event
+
+import "time"
+
+// Position is where a stream resumes: the id of the last log line, the
+// newest date among the lines, and the ids of the lines dated within the
+// look-back window before that newest date.
+//
+// Stream order is arrival order, not date order: lines arrive out of date
+// order by up to a few seconds. A resume therefore asks the API for
+// `since = Newest - lookback` and drops, by id, the replayed lines that Recent
+// holds. The zero Position means "nothing seen yet".
+type Position struct {
+	LastID string
+	// Newest is the newest date seen, in Unix nanoseconds.
+	Newest int64
+	// Recent holds the lines dated at or after Newest - lookback, in the
+	// order they were added.
+	Recent []Seen
+}
+
+// Seen is one id with its date (Unix nanoseconds).
+type Seen struct {
+	ID   string
+	Date int64
+}
+
+// IsZero reports whether nothing was seen.
+func (p Position) IsZero() bool { return p.LastID == "" && p.Newest == 0 && len(p.Recent) == 0 }
+
+// Since returns the date a resume asks for: Newest minus lookback.
+func (p Position) Since(lookback time.Duration) time.Time {
+	return time.Unix(0, p.Newest-int64(lookback)).UTC()
+}
+
+// Window tracks a stream's position as lines pass: the last id, the newest
+// date, and the ids dated within lookback of it, to recognise a replayed
+// line. It is not safe for concurrent use.
+type Window struct {
+	lookback int64
+	lastID   string
+	newest   int64
+	ids      map[string]int64 // id -> date, for the lines in the window
+	order    []Seen           // the same lines, in the order added (a queue)
+	head     int              // order[head:] is live
+}
+
+// NewWindow returns an empty Window keeping ids within lookback of the
+// newest date.
+func NewWindow(lookback time.Duration) *Window {
+	return &Window{lookback: int64(lookback), ids: make(map[string]int64)}
+}
+
+// Restore replaces the window's content with p.
+func (w *Window) Restore(p Position) {
+	w.lastID, w.newest = p.LastID, p.Newest
+	clear(w.ids)
+	w.order, w.head = w.order[:0], 0
+	for _, s := range p.Recent {
+		if s.Date >= w.newest-w.lookback {
+			w.ids[s.ID] = s.Date
+			w.order = append(w.order, s)
+		}
+	}
+}
+
+// Seen reports whether id is in the window: a line with that id was added and
+// is dated within lookback of the newest date.
+func (w *Window) Seen(id string) bool {
+	_, ok := w.ids[id]
+	return ok
+}
+
+// Cutoff returns the oldest date the window still covers (Newest - lookback),
+// in Unix nanoseconds; 0 while nothing was added.
+func (w *Window) Cutoff() int64 {
+	if w.newest == 0 {
+		return 0
+	}
+	return w.newest - w.lookback
+}
+
+// Add records a line. Lines dated before the window's cutoff move LastID but
+// are not kept for dedupe.
+func (w *Window) Add(id string, date int64) {
+	w.lastID = id
+	if date > w.newest {
+		w.newest = date
+	}
+	cutoff := w.newest - w.lookback
+	if date >= cutoff {
+		w.ids[id] = date
+		w.order = append(w.order, Seen{ID: id, Date: date})
+	}
+	w.prune(cutoff)
+}
+
+// prune drops ids dated before cutoff. The queue is in insertion order, not
+// date order, so it drops from the head while the head is old and leaves
+// late stragglers to later calls; Position filters them out.
+func (w *Window) prune(cutoff int64) {
+	for w.head < len(w.order) && w.order[w.head].Date < cutoff {
+		s := w.order[w.head]
+		if d, ok := w.ids[s.ID]; ok && d == s.Date {
+			delete(w.ids, s.ID)
+		}
+		w.order[w.head] = Seen{}
+		w.head++
+	}
+	// Compact once the dead head is at least half of the queue.
+	if w.head > 1024 && w.head*2 >= len(w.order) {
+		n := copy(w.order, w.order[w.head:])
+		clear(w.order[n:])
+		w.order, w.head = w.order[:n], 0
+	}
+}
+
+// Len returns the number of ids held for dedupe.
+func (w *Window) Len() int { return len(w.ids) }
+
+// Position returns a copy of the window's state.
+func (w *Window) Position() Position {
+	p := Position{LastID: w.lastID, Newest: w.newest}
+	cutoff := w.newest - w.lookback
+	p.Recent = make([]Seen, 0, len(w.ids))
+	for _, s := range w.order[w.head:] {
+		if s.Date >= cutoff {
+			if d, ok := w.ids[s.ID]; ok && d == s.Date {
+				p.Recent = append(p.Recent, s)
+			}
+		}
+	}
+	return p
+}
