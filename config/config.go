@@ -1,0 +1,180 @@
+// Package config loads logship's YAML configuration: `${VAR}` expansion,
+// defaults, strict decoding (unknown keys are errors), validation that names
+// every problem with its key path, credentials from Clever Cloud's usual
+// places, and redaction of secrets.
+//
+// Load (or Parse) does all of it and returns either a Config ready to use
+// (defaults applied, per-sink batch and buffer resolved, sources' since and
+// until parsed, credentials resolved) or a Problems error listing every
+// problem, one `key.path: message` each. No value of the file ever appears
+// in a problem: values may be credentials.
+package config
+
+import "time"
+
+// Config is the whole configuration file. The defaults named in the field
+// comments are those of Default and Load.
+type Config struct {
+	API     API      `yaml:"api"`
+	Sources []Source `yaml:"sources"` // at least one
+	// StateDir is the directory of the checkpoints (required).
+	StateDir   string     `yaml:"state_dir"`
+	Checkpoint Checkpoint `yaml:"checkpoint"`
+	Pipeline   Pipeline   `yaml:"pipeline"`
+	Sinks      []Sink     `yaml:"sinks"` // at least one
+	DeadLetter DeadLetter `yaml:"dead_letter"`
+	Metrics    Metrics    `yaml:"metrics"`
+	Log        Log        `yaml:"log"`
+	// ShutdownTimeout bounds the drain at SIGTERM: after it, what is still in
+	// flight is abandoned (and not checkpointed). Default 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// API is how to reach and authenticate to the Clever Cloud API.
+//
+// When neither Token nor OAuth.Token is set in the file, Load looks for
+// credentials elsewhere (see ResolveCredentials). Having none is not an
+// error (an emulator may need none): see Config.HasCredentials.
+type API struct {
+	// URL is the API base URL; default https://api.clever-cloud.com.
+	URL string `yaml:"url"`
+	// Token is an API token, sent as `Authorization: Bearer …`. It and
+	// OAuth.Token exclude each other.
+	Token Secret `yaml:"token"`
+	OAuth OAuth  `yaml:"oauth"`
+
+	// CredentialsFrom says where the credentials in use come from, for
+	// logs: "config api.token", "config api.oauth", "env CLEVER_API_TOKEN",
+	// "env CLEVER_TOKEN", "env CC_OAUTH_TOKEN", "file /…/clever-tools.json",
+	// or "" when there are none. It never holds a credential.
+	CredentialsFrom string `yaml:"-"`
+}
+
+// OAuth holds OAuth1 credentials, as `clever login` stores them.
+type OAuth struct {
+	// ConsumerKey and ConsumerSecret identify the OAuth client; when both
+	// are unset they come from CC_CONSUMER_KEY and CC_CONSUMER_SECRET, else
+	// default to clever-tools' public pair (DefaultConsumerKey,
+	// DefaultConsumerSecret).
+	ConsumerKey    string `yaml:"consumer_key"`
+	ConsumerSecret Secret `yaml:"consumer_secret"`
+	// Token and Secret are the user's OAuth token pair; both or neither.
+	Token  Secret `yaml:"token"`
+	Secret Secret `yaml:"secret"`
+	// Signature is `plaintext` (default, as clever-tools sends) or
+	// `hmac-sha512` (RFC 5849).
+	Signature string `yaml:"signature"`
+}
+
+// Source is one application's log stream.
+type Source struct {
+	// Name identifies the source in logs, metrics and checkpoints; default
+	// the application id. Letters, digits, '.', '_' and '-'; unique.
+	Name string `yaml:"name"`
+	// OwnerID is the organisation (`orga_…`) or user (`user_…`) owning the
+	// application (required).
+	OwnerID string `yaml:"owner_id"`
+	// ApplicationID is `app_…` (required).
+	ApplicationID string `yaml:"application_id"`
+	// Since and Until are RFC 3339 times. Since applies only when no
+	// checkpoint exists yet (default: now); with Until, the source ends
+	// once the API has sent everything up to it. Until must be after Since.
+	Since string `yaml:"since"`
+	Until string `yaml:"until"`
+	// DeploymentID, InstanceIDs, Filter, Fields, Services and Limit are the
+	// logs endpoint's query parameters deploymentId, instanceId (repeated),
+	// filter, field (repeated), service (repeated) and limit (0: none).
+	DeploymentID string   `yaml:"deployment_id"`
+	InstanceIDs  []string `yaml:"instance_ids"`
+	Filter       string   `yaml:"filter"`
+	Fields       []string `yaml:"fields"`
+	Services     []string `yaml:"services"`
+	Limit        int      `yaml:"limit"`
+	// ThrottleElements and ThrottlePerMs are the query parameters
+	// throttleElements and throttlePerInMilliseconds: the server sends at
+	// most ThrottleElements lines per ThrottlePerMs milliseconds. Defaults
+	// 2000 and 100, well above the server's own default (~333 lines/s).
+	ThrottleElements int `yaml:"throttle_elements"`
+	ThrottlePerMs    int `yaml:"throttle_per_ms"`
+	// Lookback is how far before the newest delivered date a resume asks
+	// for (`since`), to catch lines that arrive out of date order. Default
+	// 10s.
+	Lookback time.Duration `yaml:"lookback"`
+	// HeartbeatTimeout: a stream silent this long is dead and reconnected.
+	// Default 6s (the API sends a heartbeat about every 2s).
+	HeartbeatTimeout time.Duration `yaml:"heartbeat_timeout"`
+	// MaxEventBytes: a log line larger than this goes to the dead-letter
+	// file instead of the sinks. Default 1 MiB.
+	MaxEventBytes int `yaml:"max_event_bytes"`
+
+	// SinceTime and UntilTime are Since and Until parsed by Validate (zero
+	// when unset).
+	SinceTime time.Time `yaml:"-"`
+	UntilTime time.Time `yaml:"-"`
+}
+
+// Checkpoint says how often delivered positions are saved.
+type Checkpoint struct {
+	// Interval between saves while running (default 1s); a clean stop
+	// always saves.
+	Interval time.Duration `yaml:"interval"`
+}
+
+// Pipeline shapes events between the sources and the sinks.
+type Pipeline struct {
+	Throttle Throttle `yaml:"throttle"`
+	Fields   Fields   `yaml:"fields"`
+	// Batch and Buffer are the defaults of every sink (see Sink.Batch).
+	Batch  Batch  `yaml:"batch"`
+	Buffer Buffer `yaml:"buffer"`
+}
+
+// Throttle is a token bucket over all sources.
+type Throttle struct {
+	// Rate is in events per second; 0 (default): no throttle.
+	Rate float64 `yaml:"rate"`
+	// Burst is the bucket size; default max(1, ⌈Rate⌉) when Rate > 0.
+	Burst int `yaml:"burst"`
+	// Mode is `block` (default: slow the sources down) or `drop` (count
+	// and drop what exceeds the rate).
+	Mode string `yaml:"mode"`
+}
+
+// Fields keeps or removes top-level fields of each event; one of the two
+// at most.
+type Fields struct {
+	Include []string `yaml:"include"`
+	Exclude []string `yaml:"exclude"`
+}
+
+// Batch says when a batch is handed to a sink: as soon as it holds
+// MaxEvents events or MaxBytes bytes, or MaxWait after its first event.
+type Batch struct {
+	MaxEvents int           `yaml:"max_events"` // default 1000
+	MaxBytes  int           `yaml:"max_bytes"`  // default 1 MiB
+	MaxWait   time.Duration `yaml:"max_wait"`   // default 200ms
+}
+
+// Buffer bounds the memory each sink may hold (queued and in flight).
+type Buffer struct {
+	// MaxBytes is the bound (default 64 MiB); at least Batch.MaxBytes.
+	MaxBytes int `yaml:"max_bytes"`
+}
+
+// DeadLetter is the file where refused and oversized events go.
+type DeadLetter struct {
+	Path string `yaml:"path"` // default: {state_dir}/dead-letter.ndjson
+}
+
+// Metrics is the operations endpoint.
+type Metrics struct {
+	// Listen is the `host:port` serving /metrics, /healthz and /readyz;
+	// empty (default): no endpoint.
+	Listen string `yaml:"listen"`
+}
+
+// Log configures logship's own logs (on stderr).
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // json (default) or console
+}

@@ -1,0 +1,560 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// decoder decodes a yaml.Node tree into Go values by reflection, strictly:
+// every key must be a field (by its yaml tag; `inline` structs are
+// flattened), each value must fit its field's type, and every problem is
+// collected with its key path. It replaces yaml.v3's own decoding, whose
+// errors name lines rather than keys and stop at the first unknown key.
+//
+// A null value (`key:` or `key: ~`) leaves the field as it was (its
+// default). Lists and maps given in the file replace their default whole.
+type decoder struct {
+	probs Problems
+	// merging holds the mappings being merged, to stop at a cycle.
+	merging map[*yaml.Node]bool
+	// marks are the positions of the nodes decoded, with their key paths,
+	// to name the key an expanded variable feeds.
+	marks  []mark
+	visits int
+}
+
+type mark struct {
+	line, col int
+	path      string
+}
+
+// maxVisits bounds the work of one decode: aliases can make a small
+// document a huge tree ("billion laughs").
+const maxVisits = 100_000
+
+// prefiller is implemented by the types whose new list elements start
+// from their defaults before the file's keys are decoded over them.
+type prefiller interface{ prefill() }
+
+var (
+	durationType    = reflect.TypeFor[time.Duration]()
+	sinkType        = reflect.TypeFor[Sink]()
+	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+)
+
+// tick counts one unit of work; it reports false once the budget is spent
+// (after one problem saying so).
+func (d *decoder) tick(path string) bool {
+	d.visits++
+	if d.visits == maxVisits+1 {
+		d.probs.add(path, "document too large (too many nodes, or aliases expanding too much)")
+	}
+	return d.visits <= maxVisits
+}
+
+func (d *decoder) mark(n *yaml.Node, path string) {
+	d.marks = append(d.marks, mark{line: n.Line, col: n.Column, path: path})
+}
+
+// pathAt returns the key path of the node at or last before a position
+// of the text (empty when there is none).
+func (d *decoder) pathAt(line, col int) string {
+	best, found := mark{}, false
+	for _, m := range d.marks {
+		if m.line < line || m.line == line && m.col <= col {
+			if !found || m.line > best.line || m.line == best.line && m.col >= best.col {
+				best, found = m, true
+			}
+		}
+	}
+	return best.path
+}
+
+// decodeDocument decodes a parsed document into c. It reports false when
+// the document is not a mapping at all (nothing else is worth checking).
+func (d *decoder) decodeDocument(root *yaml.Node, c *Config) bool {
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			return true
+		}
+		root = root.Content[0]
+	}
+	root = resolveAlias(root)
+	if root == nil || root.Kind == 0 || isNull(root) {
+		return true
+	}
+	if root.Kind != yaml.MappingNode {
+		d.probs.add("", "the configuration must be a mapping of keys (api, sources, sinks, …)")
+		return false
+	}
+	d.decode(root, reflect.ValueOf(c).Elem(), "")
+	return true
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	if !d.tick(path) {
+		return
+	}
+	if n = resolveAlias(n); n == nil {
+		return
+	}
+	d.mark(n, path)
+	if isNull(n) {
+		return
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
+		if err := v.Addr().Interface().(yaml.Unmarshaler).UnmarshalYAML(n); err != nil {
+			d.probs.add(path, err.Error())
+		}
+		return
+	}
+	switch v.Type() {
+	case durationType:
+		d.decodeDuration(n, v, path)
+		return
+	case sinkType:
+		d.decodeSink(n, v.Addr().Interface().(*Sink), path)
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), path)
+	case reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case reflect.Slice:
+		d.decodeSlice(n, v, path)
+	case reflect.Map:
+		d.decodeMap(n, v, path)
+	case reflect.Interface:
+		var x any
+		if err := n.Decode(&x); err != nil {
+			d.probs.add(path, "not a valid value")
+			return
+		}
+		if x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
+	default:
+		d.decodeScalar(n, v, path)
+	}
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.probs.add(path, "must be a mapping")
+		return
+	}
+	fs := fieldsOf(v.Type())
+	for _, p := range d.pairs(n, path) {
+		kp := joinKey(path, p.key)
+		f, ok := fs.byKey[p.key]
+		if !ok {
+			d.probs.add(kp, unknownKey(p.key, fs.keys))
+			continue
+		}
+		d.decode(p.value, v.FieldByIndex(f), kp)
+	}
+}
+
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
+	et := v.Type().Elem()
+	if n.Kind == yaml.ScalarNode && isScalarKind(et) {
+		// A single value where a list of values is expected: a list of one.
+		n = &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{n}}
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.probs.add(path, "must be a list")
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, c := range n.Content {
+		e := s.Index(i)
+		if p, ok := e.Addr().Interface().(prefiller); ok {
+			p.prefill()
+		}
+		d.decode(c, e, fmt.Sprintf("%s[%d]", path, i))
+	}
+	v.Set(s)
+}
+
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
+	t := v.Type()
+	if t.Key().Kind() != reflect.String {
+		d.probs.add(path, "unsupported setting type (map keys must be strings)")
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.probs.add(path, "must be a mapping")
+		return
+	}
+	m := reflect.MakeMap(t)
+	for _, p := range d.pairs(n, path) {
+		e := reflect.New(t.Elem()).Elem()
+		d.decode(p.value, e, joinKey(path, p.key))
+		m.SetMapIndex(reflect.ValueOf(p.key).Convert(t.Key()), e)
+	}
+	v.Set(m)
+}
+
+// pair is one key of a mapping and its value.
+type pair struct {
+	key   string
+	line  int
+	value *yaml.Node
+}
+
+// pairs returns the keys of a mapping in order, with those of merged
+// mappings (`<<: *anchor`) that the mapping does not set itself; duplicate
+// and non-string keys are problems.
+func (d *decoder) pairs(n *yaml.Node, path string) []pair {
+	var out []pair
+	index := map[string]int{}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if !d.tick(path) {
+			return out
+		}
+		k, val := resolveAlias(n.Content[i]), n.Content[i+1]
+		if k == nil {
+			continue
+		}
+		if isMerge(k) {
+			merges = append(merges, val)
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			d.probs.add(path, fmt.Sprintf("line %d: a key must be a string", k.Line))
+			continue
+		}
+		kp := joinKey(path, k.Value)
+		d.mark(k, kp)
+		if j, dup := index[k.Value]; dup {
+			d.probs.add(kp, fmt.Sprintf("duplicate key (first at line %d)", out[j].line))
+			continue
+		}
+		index[k.Value] = len(out)
+		out = append(out, pair{key: k.Value, line: k.Line, value: val})
+	}
+	// In a list of merged mappings, the first one that sets a key wins.
+	for _, m := range merges {
+		for _, mm := range d.mergeSources(m, path) {
+			if d.merging[mm] {
+				d.probs.add(joinKey(path, "<<"), "merges a mapping into itself")
+				continue
+			}
+			if d.merging == nil {
+				d.merging = map[*yaml.Node]bool{}
+			}
+			d.merging[mm] = true
+			for _, p := range d.pairs(mm, path) {
+				if _, ok := index[p.key]; !ok {
+					index[p.key] = len(out)
+					out = append(out, p)
+				}
+			}
+			delete(d.merging, mm)
+		}
+	}
+	return out
+}
+
+// mergeSources returns the mappings of a merge key's value.
+func (d *decoder) mergeSources(m *yaml.Node, path string) []*yaml.Node {
+	m = resolveAlias(m)
+	if m != nil && m.Kind == yaml.MappingNode {
+		return []*yaml.Node{m}
+	}
+	var out []*yaml.Node
+	if m != nil && m.Kind == yaml.SequenceNode {
+		for _, c := range m.Content {
+			if c = resolveAlias(c); c == nil || c.Kind != yaml.MappingNode {
+				out = nil
+				break
+			}
+			out = append(out, c)
+		}
+		if out != nil {
+			return out
+		}
+	}
+	d.probs.add(joinKey(path, "<<"), "must be a mapping or a list of mappings")
+	return nil
+}
+
+func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
+	const msg = "must be a duration such as 500ms, 2s or 1m30s"
+	if n.Kind != yaml.ScalarNode {
+		d.probs.add(path, msg)
+		return
+	}
+	dur, err := time.ParseDuration(n.Value)
+	if err != nil {
+		d.probs.add(path, msg)
+		return
+	}
+	v.SetInt(int64(dur))
+}
+
+func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.ScalarNode {
+		d.probs.add(path, "must be "+describe(v.Type()))
+		return
+	}
+	s := n.Value
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		switch strings.ToLower(s) {
+		case "true", "yes", "on":
+			v.SetBool(true)
+		case "false", "no", "off":
+			v.SetBool(false)
+		default:
+			d.probs.add(path, "must be true or false")
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		i, ok := parseInt(s, strings.HasSuffix(path, "bytes"))
+		switch {
+		case !ok:
+			d.probs.add(path, "must be "+describeInt(path))
+		case v.OverflowInt(i):
+			d.probs.add(path, "out of range")
+		default:
+			v.SetInt(i)
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		i, ok := parseInt(s, strings.HasSuffix(path, "bytes"))
+		switch {
+		case !ok:
+			d.probs.add(path, "must be "+describeInt(path))
+		case i < 0:
+			d.probs.add(path, "must not be negative")
+		case v.OverflowUint(uint64(i)):
+			d.probs.add(path, "out of range")
+		default:
+			v.SetUint(uint64(i))
+		}
+	case reflect.Float32, reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			d.probs.add(path, "must be a number")
+			return
+		}
+		v.SetFloat(f)
+	default:
+		d.probs.add(path, "unsupported setting type")
+	}
+}
+
+// parseInt parses a YAML integer: decimal (a leading 0 is not octal),
+// 0x, 0o or 0b, `_` between digits. With size, a byte size with a unit is
+// accepted too: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of
+// 1024), optionally followed by B, as in 64MiB or 1.5GB.
+func parseInt(s string, size bool) (int64, bool) {
+	if i, ok := parsePlainInt(s); ok {
+		return i, true
+	}
+	if !size {
+		return 0, false
+	}
+	return parseByteSize(s)
+}
+
+func parsePlainInt(s string) (int64, bool) {
+	body := strings.TrimLeft(s, "+-")
+	if len(body) > 1 && body[0] == '0' && body[1] >= '0' && body[1] <= '9' {
+		// 0640 is 640, as in YAML 1.2; base 0 would read it as octal.
+		s = s[:len(s)-len(body)] + strings.TrimLeft(body, "0")
+		if strings.TrimLeft(body, "0") == "" {
+			return 0, true
+		}
+	}
+	i, err := strconv.ParseInt(s, 0, 64)
+	return i, err == nil
+}
+
+func parseByteSize(s string) (int64, bool) {
+	num := strings.TrimRight(s, "kKmMgGtTiB ")
+	unit := strings.TrimSpace(s[len(num):])
+	if num == "" || unit == "" || strings.HasPrefix(num, "-") {
+		return 0, false
+	}
+	unit = strings.TrimSuffix(unit, "B")
+	mult := 1.0
+	if unit != "" {
+		base := 1000.0
+		if strings.HasSuffix(unit, "i") {
+			base, unit = 1024, strings.TrimSuffix(unit, "i")
+		}
+		p := strings.Index("KMGT", strings.ToUpper(unit))
+		if len(unit) != 1 || p < 0 {
+			return 0, false
+		}
+		mult = math.Pow(base, float64(p+1))
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(f) || f < 0 {
+		return 0, false
+	}
+	b := f * mult
+	if b >= math.MaxInt64 || b != math.Trunc(b) {
+		return 0, false
+	}
+	return int64(b), true
+}
+
+func describeInt(path string) string {
+	if strings.HasSuffix(path, "bytes") {
+		return "a byte size such as 1048576, 512KiB or 64MiB"
+	}
+	return "an integer"
+}
+
+// describe names what a value of type t is written as, after "must be".
+func describe(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		return "a list"
+	default:
+		return "a mapping"
+	}
+}
+
+func isScalarKind(t reflect.Type) bool {
+	if t == durationType {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map, reflect.Slice, reflect.Array, reflect.Interface, reflect.Pointer:
+		return false
+	}
+	return true
+}
+
+// resolveAlias follows alias nodes (nil when an alias leads nowhere).
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode; i++ {
+		if i > 64 {
+			return nil
+		}
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+func isMerge(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Value == "<<" && (n.Tag == "" || n.Tag == "!" || n.ShortTag() == "!!merge")
+}
+
+// fieldSet is the keys of a struct type.
+type fieldSet struct {
+	byKey map[string][]int // key → field index (through inline structs)
+	keys  []string         // in declaration order
+}
+
+var fieldSets sync.Map // reflect.Type → *fieldSet
+
+// fieldsOf returns the keys of struct type t: each exported field's yaml
+// tag name (or its lower-cased name), skipping `-`, flattening `inline`.
+func fieldsOf(t reflect.Type) *fieldSet {
+	if fs, ok := fieldSets.Load(t); ok {
+		return fs.(*fieldSet)
+	}
+	fs := &fieldSet{byKey: map[string][]int{}}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("yaml")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if slices.Contains(strings.Split(opts, ","), "inline") && f.Type.Kind() == reflect.Struct {
+			for _, k := range fieldsOf(f.Type).keys {
+				fs.byKey[k] = append([]int{i}, fieldsOf(f.Type).byKey[k]...)
+				fs.keys = append(fs.keys, k)
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fs.byKey[name] = []int{i}
+		fs.keys = append(fs.keys, name)
+	}
+	fieldSets.Store(t, fs)
+	return fs
+}
+
+// unknownKey is the message for an unknown key, with a suggestion when a
+// known key is spelled nearly the same.
+func unknownKey(key string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		if dist := editDistance(key, k); dist < bestDist {
+			best, bestDist = k, dist
+		}
+	}
+	if best == "" || len(key) <= 4 && bestDist > 1 {
+		return "unknown key"
+	}
+	return "unknown key (did you mean " + best + "?)"
+}
+
+// editDistance is the optimal string alignment distance of two short
+// strings: insertions, deletions, substitutions and transpositions of
+// adjacent characters count one each.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}

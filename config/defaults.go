@@ -1,0 +1,122 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"time"
+)
+
+// Defaults that are not obvious from the field comments.
+const (
+	// DefaultAPIURL is the Clever Cloud API.
+	DefaultAPIURL = "https://api.clever-cloud.com"
+	// DefaultConsumerKey and DefaultConsumerSecret are clever-tools' OAuth
+	// client, the one `clever login` tokens belong to. They are public
+	// (shipped in clever-tools' source), but still handled as a Secret.
+	DefaultConsumerKey    = "T5nFjKeHH4AIlEveuGhB5S3xg8T19e"
+	DefaultConsumerSecret = Secret("MgVMqTr6fWlf2M0tkC2MXOnhfqBWDT")
+	// DeadLetterFile is the dead-letter file's name in state_dir.
+	DeadLetterFile = "dead-letter.ndjson"
+)
+
+// Default returns a configuration holding every default that does not
+// depend on other keys; Load decodes the file over it. Sources and sinks
+// are empty, and the OAuth consumer pair is left to ResolveCredentials.
+func Default() *Config {
+	return &Config{
+		API: API{
+			URL:   DefaultAPIURL,
+			OAuth: OAuth{Signature: "plaintext"},
+		},
+		Checkpoint: Checkpoint{Interval: time.Second},
+		Pipeline: Pipeline{
+			Throttle: Throttle{Mode: "block"},
+			Batch:    Batch{MaxEvents: 1000, MaxBytes: 1 << 20, MaxWait: 200 * time.Millisecond},
+			Buffer:   Buffer{MaxBytes: 64 << 20},
+		},
+		Log:             Log{Level: "info", Format: "json"},
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// prefill sets a new source's defaults, before the file's keys.
+func (s *Source) prefill() {
+	s.ThrottleElements = 2000
+	s.ThrottlePerMs = 100
+	s.Lookback = 10 * time.Second
+	s.HeartbeatTimeout = 6 * time.Second
+	s.MaxEventBytes = 1 << 20
+}
+
+// prefill sets a new sink's common defaults, before the file's keys.
+func (s *Sink) prefill() {
+	s.InFlight = 1
+}
+
+// resolve sets, after decoding, the defaults that depend on other keys:
+// source names, throttle burst, dead-letter path, sink names, each sink's
+// type defaults and its batch and buffer (zero fields from pipeline's).
+func (c *Config) resolve() {
+	for i := range c.Sources {
+		if c.Sources[i].Name == "" {
+			c.Sources[i].Name = c.Sources[i].ApplicationID
+		}
+	}
+	if t := &c.Pipeline.Throttle; t.Burst == 0 && t.Rate > 0 {
+		t.Burst = int(max(1, math.Ceil(min(t.Rate, math.MaxInt32))))
+	}
+	if c.DeadLetter.Path == "" && c.StateDir != "" {
+		c.DeadLetter.Path = filepath.Join(c.StateDir, DeadLetterFile)
+	}
+	seen := map[string]bool{}
+	for i := range c.Sinks {
+		s := &c.Sinks[i]
+		switch s.Type {
+		case "stdout":
+			s.Stdout.setDefaults()
+		case "file":
+			s.File.setDefaults()
+		case "http":
+			s.HTTP.setDefaults()
+		case "kafka":
+			s.Kafka.setDefaults()
+		default:
+			continue
+		}
+		if s.Name == "" {
+			s.Name = s.Type
+			if seen[s.Type] {
+				s.Name = fmt.Sprintf("%s-%d", s.Type, i)
+			}
+		}
+		seen[s.Type] = true
+		s.Batch = c.SinkBatch(i)
+		s.Buffer = c.SinkBuffer(i)
+	}
+}
+
+// SinkBatch returns sink i's batch settings: its own, with the fields left
+// zero taken from pipeline.batch. (Load already resolved them in place.)
+func (c *Config) SinkBatch(i int) Batch {
+	b, p := c.Sinks[i].Batch, c.Pipeline.Batch
+	if b.MaxEvents == 0 {
+		b.MaxEvents = p.MaxEvents
+	}
+	if b.MaxBytes == 0 {
+		b.MaxBytes = p.MaxBytes
+	}
+	if b.MaxWait == 0 {
+		b.MaxWait = p.MaxWait
+	}
+	return b
+}
+
+// SinkBuffer returns sink i's buffer settings, likewise.
+func (c *Config) SinkBuffer(i int) Buffer {
+	b := c.Sinks[i].Buffer
+	if b.MaxBytes == 0 {
+		b.MaxBytes = c.Pipeline.Buffer.MaxBytes
+	}
+	return b
+}

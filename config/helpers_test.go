@@ -1,0 +1,102 @@
+package config
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+// envOf returns a lookup function over key, value pairs (nothing else is
+// set: tests never see the real environment).
+func envOf(kv ...string) func(string) (string, bool) {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+// base is a small valid configuration that tests extend.
+const base = `sources:
+  - owner_id: orga_1
+    application_id: app_1
+state_dir: /state
+sinks:
+  - type: stdout
+`
+
+// mustParse parses a configuration that must be valid.
+func mustParse(t *testing.T, src string, env func(string) (string, bool)) *Config {
+	t.Helper()
+	if env == nil {
+		env = envOf()
+	}
+	c, err := Parse([]byte(src), env)
+	if err != nil {
+		t.Fatalf("Parse: %v\n--- input:\n%s", err, src)
+	}
+	return c
+}
+
+// problems returns the problems of err as "path: message" strings; err
+// must be a Problems.
+func problems(t *testing.T, err error) []string {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("error is %T, not Problems: %v", err, err)
+	}
+	if len(ps) == 0 {
+		t.Fatal("empty Problems returned as an error")
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
+}
+
+// parseProblems parses src and returns its problems (none for a valid
+// configuration).
+func parseProblems(t *testing.T, src string, env func(string) (string, bool)) []string {
+	t.Helper()
+	if env == nil {
+		env = envOf()
+	}
+	c, err := Parse([]byte(src), env)
+	if (c == nil) == (err == nil) {
+		t.Fatalf("Parse returned config %v and error %v: want exactly one", c != nil, err)
+	}
+	return problems(t, err)
+}
+
+// checkProblems fails unless got holds every line of want and, when exact,
+// nothing else.
+func checkProblems(t *testing.T, got, want []string, exact bool) {
+	t.Helper()
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("missing problem %q\ngot:\n  %s", w, join(got))
+		}
+	}
+	if exact && len(got) != len(want) {
+		t.Errorf("got %d problems, want %d:\n  %s", len(got), len(want), join(got))
+	}
+}
+
+func join(ss []string) string {
+	out := ""
+	for i, s := range ss {
+		if i > 0 {
+			out += "\n  "
+		}
+		out += s
+	}
+	return out
+}

@@ -1,0 +1,73 @@
+package config
+
+import (
+	"io/fs"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setDefaults fills the stdout sink's unset settings (after decoding).
+func (s *StdoutSink) setDefaults() {
+	if s.Format == "" {
+		s.Format = "json"
+	}
+}
+
+// validate returns the stdout sink's problems; path is the sink's key path.
+func (s *StdoutSink) validate(path string) []Problem {
+	if s.Format != "json" && s.Format != "text" {
+		return []Problem{{Path: path + ".format", Message: "must be json or text"}}
+	}
+	return nil
+}
+
+// setDefaults fills the file sink's unset settings (after decoding).
+func (s *FileSink) setDefaults() {
+	if s.Fsync == "" {
+		s.Fsync = "batch"
+	}
+	if s.FsyncInterval == 0 {
+		s.FsyncInterval = time.Second
+	}
+	if s.Mode == "" {
+		s.Mode = "0640"
+	}
+	if s.ReconcileBytes == 0 {
+		s.ReconcileBytes = 64 << 20
+	}
+}
+
+// validate returns the file sink's problems; path is the sink's key path.
+func (s *FileSink) validate(path string) []Problem {
+	var ps Problems
+	if s.Path == "" {
+		ps.add(path+".path", "required")
+	}
+	switch s.Fsync {
+	case "batch", "interval", "never":
+	default:
+		ps.add(path+".fsync", "must be batch, interval or never")
+	}
+	if s.FsyncInterval <= 0 {
+		ps.add(path+".fsync_interval", "must be positive")
+	}
+	if _, ok := s.FileMode(); !ok {
+		ps.add(path+".mode", "must be octal permission bits such as 0640")
+	}
+	if s.ReconcileBytes < 0 {
+		ps.add(path+".reconcile_bytes", "must not be negative")
+	}
+	return ps
+}
+
+// FileMode returns Mode parsed (octal: `0640`, `640` or `0o640`); ok is
+// false when it is not permission bits.
+func (s FileSink) FileMode() (mode fs.FileMode, ok bool) {
+	m := strings.TrimPrefix(strings.TrimPrefix(s.Mode, "0o"), "0O")
+	v, err := strconv.ParseUint(m, 8, 32)
+	if err != nil || v > 0o777 {
+		return 0, false
+	}
+	return fs.FileMode(v), true
+}
