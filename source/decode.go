@@ -1,0 +1,64 @@
+package source
+
+import (
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/logship/logship/event"
+)
+
+// Malformed kinds, as counted in logship_frames_malformed_total.
+const (
+	KindBadJSON      = "bad_json"
+	KindInvalidUTF8  = "invalid_utf8"
+	KindMissingID    = "missing_id"
+	KindBadDate      = "bad_date"
+	KindUnknownEvent = "unknown_event"
+	KindTooLarge     = "too_large"
+)
+
+// decodeError is a frame that cannot become an event.
+type decodeError struct{ kind string }
+
+func (e *decodeError) Error() string { return "malformed frame: " + e.kind }
+
+// decodeLog turns the data of an APPLICATION_LOG frame into an event: it
+// checks that data is one valid JSON object in valid UTF-8 and reads its
+// `id` and `date`, leaving every other byte as it came. The event's Raw
+// shares memory with data (strings are immutable, so it is never written).
+func decodeLog(data string) (event.Event, error) {
+	raw := unsafe.Slice(unsafe.StringData(data), len(data))
+	if !utf8.Valid(raw) {
+		return event.Event{}, &decodeError{KindInvalidUTF8}
+	}
+	if !json.Valid(raw) {
+		return event.Event{}, &decodeError{KindBadJSON}
+	}
+	var id, date string
+	var haveID, haveDate bool
+	err := event.EachMember(raw, func(m event.Member) bool {
+		switch string(m.Key) {
+		case `"id"`:
+			id, haveID = m.StringValue()
+		case `"date"`:
+			date, haveDate = m.StringValue()
+		}
+		return !(haveID && haveDate)
+	})
+	if err != nil {
+		return event.Event{}, &decodeError{KindBadJSON}
+	}
+	if !haveID || id == "" {
+		return event.Event{}, &decodeError{KindMissingID}
+	}
+	if !haveDate {
+		return event.Event{}, &decodeError{KindBadDate}
+	}
+	t, err := time.Parse(time.RFC3339Nano, date)
+	if err != nil {
+		return event.Event{}, &decodeError{KindBadDate}
+	}
+	return event.Event{Raw: raw, ID: id, Date: t.UnixNano()}, nil
+}

@@ -1,0 +1,322 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	sse "github.com/tmaxmax/go-sse"
+	"go.uber.org/zap"
+)
+
+// attemptResult is how one connection ended.
+type attemptResult struct {
+	complete   bool   // END_OF_STREAM or limit reached: do not reconnect
+	endedBy    string // END_OF_STREAM's reason
+	lines      int    // lines handed over during this connection
+	status     int    // HTTP status when not 200
+	retryAfter time.Duration
+	reason     string // why it ended, for logs and metrics
+	err        error
+}
+
+// requestURL builds the logs URL for the current read position.
+func (s *Source) requestURL() (string, bool) {
+	q := url.Values{}
+	since := s.since
+	if pos := s.win.Cutoff(); pos != 0 {
+		since = time.Unix(0, pos).UTC()
+	}
+	q.Set("since", since.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+	if !s.cfg.UntilTime.IsZero() {
+		q.Set("until", s.cfg.UntilTime.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+	}
+	if s.cfg.DeploymentID != "" {
+		q.Set("deploymentId", s.cfg.DeploymentID)
+	}
+	for _, id := range s.cfg.InstanceIDs {
+		q.Add("instanceId", id)
+	}
+	if s.cfg.Filter != "" {
+		q.Set("filter", s.cfg.Filter)
+	}
+	for _, f := range s.cfg.Fields {
+		q.Add("field", f)
+	}
+	for _, sv := range s.cfg.Services {
+		q.Add("service", sv)
+	}
+	if s.cfg.Limit > 0 {
+		left := s.cfg.Limit - s.emitted
+		if left <= 0 {
+			return "", false
+		}
+		q.Set("limit", strconv.Itoa(left))
+	}
+	if s.cfg.ThrottleElements > 0 {
+		q.Set("throttleElements", strconv.Itoa(s.cfg.ThrottleElements))
+	}
+	if s.cfg.ThrottlePerMs > 0 {
+		q.Set("throttlePerInMilliseconds", strconv.Itoa(s.cfg.ThrottlePerMs))
+	}
+	u := s.api + "/v4/logs/organisations/" + url.PathEscape(s.cfg.OwnerID) +
+		"/applications/" + url.PathEscape(s.cfg.ApplicationID) + "/logs?" + q.Encode()
+	return u, true
+}
+
+// attempt opens one connection and reads it until it ends.
+func (s *Source) attempt(ctx context.Context) attemptResult {
+	u, ok := s.requestURL()
+	if !ok {
+		return attemptResult{complete: true, endedBy: "LIMIT_REACHED"}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return attemptResult{reason: "request", err: err}
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Cache-Control", "no-cache")
+	if s.opts.UserAgent != "" {
+		req.Header.Set("User-Agent", s.opts.UserAgent)
+	}
+	if pos := s.win.Position(); pos.LastID != "" {
+		req.Header.Set("Last-Event-ID", pos.LastID)
+	}
+	if s.opts.Auth != nil {
+		s.opts.Auth.Authorize(req)
+	}
+
+	// The watchdog guards the connection too: a server that accepts and
+	// then never answers is as dead as a silent stream.
+	wd := newWatchdog(s.cfg.HeartbeatTimeout, func() { cancel(errSilent) })
+	defer wd.stop()
+	wd.arm()
+	resp, err := s.opts.Client.Do(req)
+	wd.disarm()
+	if err != nil {
+		return attemptResult{reason: reasonOf(ctx, "connect"), err: redactURL(err)}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return s.refused(resp)
+	}
+	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct != "text/event-stream" {
+		return attemptResult{reason: "content_type", err: fmt.Errorf("unexpected content type %q (Sozu-Id %s)", resp.Header.Get("Content-Type"), resp.Header.Get("Sozu-Id"))}
+	}
+	s.connected = true
+	s.ready.Store(true)
+	s.m.Connected.WithLabelValues(s.cfg.Name).Set(1)
+	defer s.m.Connected.WithLabelValues(s.cfg.Name).Set(0)
+	s.log.Debug("stream open", zap.String("sozu_id", resp.Header.Get("Sozu-Id")))
+
+	res := attemptResult{reason: "closed"}
+	body := &watchedReader{r: resp.Body, wd: wd}
+	frameLimit := max(4*s.cfg.MaxEventBytes, 1<<20)
+	for ev, err := range sse.Read(body, &sse.ReadConfig{MaxEventSize: frameLimit}) {
+		if err != nil {
+			res.reason, res.err = reasonOf(ctx, "read"), err
+			return res
+		}
+		switch ev.Type {
+		case "APPLICATION_LOG":
+			if err := s.handleLog(ctx, ev.Data); err != nil {
+				res.reason, res.err = "stopping", err
+				return res
+			}
+			res.lines++
+			if s.cfg.Limit > 0 && s.emitted >= s.cfg.Limit {
+				res.complete, res.endedBy = true, "LIMIT_REACHED"
+				return res
+			}
+		case "HEARTBEAT":
+		case "END_OF_STREAM":
+			var end struct {
+				EndedBy string `json:"endedBy"`
+			}
+			_ = json.Unmarshal([]byte(ev.Data), &end)
+			res.complete, res.endedBy = true, end.EndedBy
+			return res
+		default:
+			s.malformed(KindUnknownEvent, ev.Type)
+		}
+	}
+	if ctx.Err() != nil {
+		res.reason = reasonOf(ctx, "read")
+	}
+	return res
+}
+
+// handleLog decodes, dedupes and hands over one APPLICATION_LOG.
+func (s *Source) handleLog(ctx context.Context, data string) error {
+	s.m.Received.WithLabelValues(s.cfg.Name).Inc()
+	e, err := decodeLog(data)
+	if err != nil {
+		var de *decodeError
+		if errors.As(err, &de) {
+			s.malformed(de.kind, "")
+			return nil
+		}
+		return err
+	}
+	if s.win.Seen(e.ID) {
+		s.m.Dropped.WithLabelValues("replayed").Inc()
+		return nil
+	}
+	s.win.Add(e.ID, e.Date)
+	s.emitted++
+	e.Source, e.AppID, e.Stream = s.cfg.Name, s.cfg.ApplicationID, s.opts.Stream
+	if len(e.Raw) > s.cfg.MaxEventBytes {
+		s.malformed(KindTooLarge, strconv.Itoa(len(e.Raw))+" bytes")
+		return s.opts.Output.DeadLetter(ctx, e, fmt.Sprintf("event of %d bytes exceeds max_event_bytes %d", len(e.Raw), s.cfg.MaxEventBytes))
+	}
+	return s.opts.Output.Submit(ctx, e)
+}
+
+// malformed counts a skipped frame and logs it at a bounded rate.
+func (s *Source) malformed(kind, detail string) {
+	s.m.Malformed.WithLabelValues(s.cfg.Name, kind).Inc()
+	if n, ok := s.malformedLog.allow(kind); ok {
+		s.log.Warn("skipped malformed frame", zap.String("kind", kind), zap.String("detail", detail), zap.Int("suppressed", n))
+	}
+}
+
+// refused reads a non-200 answer.
+func (s *Source) refused(resp *http.Response) attemptResult {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	var apiErr struct {
+		Code  string `json:"code"`
+		Error string `json:"error"`
+	}
+	_ = json.Unmarshal(body, &apiErr)
+	res := attemptResult{status: resp.StatusCode, reason: "http_" + strconv.Itoa(resp.StatusCode)}
+	sozu := resp.Header.Get("Sozu-Id")
+	switch resp.StatusCode {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
+		res.err = &FatalError{Source: s.cfg.Name, Status: resp.StatusCode, APIError: apiErr.Error, SozuID: sozu}
+		return res
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		res.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), s.opts.Now())
+	}
+	msg := apiErr.Error
+	if msg == "" {
+		msg = http.StatusText(resp.StatusCode)
+	}
+	res.err = fmt.Errorf("%d: %s (Sozu-Id %s)", resp.StatusCode, msg, sozu)
+	return res
+}
+
+// parseRetryAfter reads delta-seconds or an HTTP date; 0 if absent or bad.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+var errSilent = errors.New("stream silent")
+
+// reasonOf names why ctx-bound I/O failed.
+func reasonOf(ctx context.Context, fallback string) string {
+	if errors.Is(context.Cause(ctx), errSilent) {
+		return "silence"
+	}
+	if ctx.Err() != nil {
+		return "stopping"
+	}
+	return fallback
+}
+
+// redactURL strips the query string from url errors: it holds no secret
+// today, but a filter may hold things an operator would not log.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if i := strings.IndexByte(ue.URL, '?'); i >= 0 {
+			return &url.Error{Op: ue.Op, URL: ue.URL[:i], Err: ue.Err}
+		}
+	}
+	return err
+}
+
+func defaultClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = 30 * time.Second
+	tr.MaxIdleConnsPerHost = 16
+	return &http.Client{Transport: tr}
+}
+
+// watchdog calls fire when armed for longer than d.
+type watchdog struct {
+	d time.Duration
+	t *time.Timer
+}
+
+func newWatchdog(d time.Duration, fire func()) *watchdog {
+	t := time.AfterFunc(time.Hour, fire)
+	t.Stop()
+	return &watchdog{d: d, t: t}
+}
+
+func (w *watchdog) arm()    { w.t.Reset(w.d) }
+func (w *watchdog) disarm() { w.t.Stop() }
+func (w *watchdog) stop()   { w.t.Stop() }
+
+// watchedReader arms the watchdog only while a Read waits on the network,
+// so time spent blocked downstream (backpressure) is not silence.
+type watchedReader struct {
+	r  io.Reader
+	wd *watchdog
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	w.wd.arm()
+	n, err := w.r.Read(p)
+	w.wd.disarm()
+	return n, err
+}
+
+// logLimiter lets one log line per kind through per period and counts the
+// ones it held back.
+type logLimiter struct {
+	mu     sync.Mutex
+	period time.Duration
+	last   map[string]time.Time
+	held   map[string]int
+}
+
+func newLogLimiter(period time.Duration) *logLimiter {
+	return &logLimiter{period: period, last: map[string]time.Time{}, held: map[string]int{}}
+}
+
+// allow reports whether to log kind now, and how many were held back since.
+func (l *logLimiter) allow(kind string) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Sub(l.last[kind]) < l.period {
+		l.held[kind]++
+		return 0, false
+	}
+	n := l.held[kind]
+	l.last[kind], l.held[kind] = now, 0
+	return n, true
+}
