@@ -1,0 +1,99 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/logship/logship/event"
+)
+
+// deadLetters appends the events that will never reach a sink (refused for
+// good, too large, retries exhausted) to an NDJSON file, one object per
+// event: {"time","reason","sink","source","id","event"}. A write is synced
+// before it returns, since the event then counts as delivered.
+type deadLetters struct {
+	path string
+	mu   sync.Mutex
+	f    *os.File
+	buf  []byte
+}
+
+func newDeadLetters(path string) *deadLetters { return &deadLetters{path: path} }
+
+// open opens (or reopens) the file lazily: a pipeline that never
+// dead-letters anything creates no file.
+func (d *deadLetters) openLocked() error {
+	if d.f != nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(d.path), 0o750); err != nil {
+		return fmt.Errorf("dead-letter file: %w", err)
+	}
+	f, err := os.OpenFile(d.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("dead-letter file: %w", err)
+	}
+	d.f = f
+	return nil
+}
+
+// write appends events with one reason, attributed to sink ("" for events
+// refused before any sink).
+func (d *deadLetters) write(sink, reason string, events []event.Event) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.openLocked(); err != nil {
+		return err
+	}
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	b := d.buf[:0]
+	for i := range events {
+		e := &events[i]
+		b = append(b, `{"time":`...)
+		b, _ = appendJSONString(b, now)
+		b = append(b, `,"reason":`...)
+		b, _ = appendJSONString(b, reason)
+		if sink != "" {
+			b = append(b, `,"sink":`...)
+			b, _ = appendJSONString(b, sink)
+		}
+		b = append(b, `,"source":`...)
+		b, _ = appendJSONString(b, e.Source)
+		b = append(b, `,"id":`...)
+		b, _ = appendJSONString(b, e.ID)
+		b = append(b, `,"event":`...)
+		b = append(b, e.Raw...)
+		b = append(b, "}\n"...)
+	}
+	d.buf = b
+	if _, err := d.f.Write(b); err != nil {
+		return fmt.Errorf("dead-letter file: %w", err)
+	}
+	if err := d.f.Sync(); err != nil {
+		return fmt.Errorf("dead-letter file: %w", err)
+	}
+	return nil
+}
+
+// reopen closes the file so the next write opens it again (logrotate).
+func (d *deadLetters) reopen() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.f == nil {
+		return nil
+	}
+	err := d.f.Close()
+	d.f = nil
+	return err
+}
+
+func (d *deadLetters) close() error { return d.reopen() }
+
+func appendJSONString(b []byte, s string) ([]byte, error) {
+	q, err := json.Marshal(s)
+	return append(b, q...), err
+}

@@ -1,0 +1,328 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"go.uber.org/zap"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/logship/logship/config"
+	"github.com/logship/logship/event"
+)
+
+// SinkSpec is one sink with its delivery settings.
+type SinkSpec struct {
+	Name string
+	Sink Sink
+	// Batch says when a batch is cut; Buffer bounds the bytes the sink may
+	// hold, queued or in flight.
+	Batch  config.Batch
+	Buffer config.Buffer
+	// InFlight is how many batches may be written at once (default 1).
+	InFlight int
+	// RetryMaxElapsed, when > 0, dead-letters a batch still refused after
+	// retrying that long; 0 retries without limit.
+	RetryMaxElapsed time.Duration
+	// MinRetry and MaxRetry bound the retry backoff (defaults 200ms, 30s).
+	MinRetry, MaxRetry time.Duration
+}
+
+// lane carries events to one sink: it cuts batches, queues them within a
+// byte bound and writes them, retrying, with InFlight writers.
+type lane struct {
+	spec SinkSpec
+	p    *Pipeline
+	log  *zap.Logger
+
+	// bytes bounds the memory held for the sink; a Submit waits on it.
+	bytes    *semaphore.Weighted
+	maxBytes int64
+
+	mu       sync.Mutex
+	ready    *sync.Cond
+	cur      *event.Batch
+	curGen   uint64 // bumped each time cur is cut, to ignore stale timers
+	queue    []*event.Batch
+	closed   bool
+	held     int64 // bytes held, for the gauge
+	pool     sync.Pool
+	writers  sync.WaitGroup
+	writeCtx context.Context // cancelled at a hard stop
+}
+
+func newLane(p *Pipeline, spec SinkSpec, writeCtx context.Context) *lane {
+	if spec.InFlight < 1 {
+		spec.InFlight = 1
+	}
+	if spec.Batch.MaxEvents <= 0 {
+		spec.Batch.MaxEvents = 1000
+	}
+	if spec.Batch.MaxBytes <= 0 {
+		spec.Batch.MaxBytes = 1 << 20
+	}
+	if spec.Batch.MaxWait <= 0 {
+		spec.Batch.MaxWait = 200 * time.Millisecond
+	}
+	if spec.Buffer.MaxBytes <= 0 {
+		spec.Buffer.MaxBytes = 64 << 20
+	}
+	if spec.MinRetry <= 0 {
+		spec.MinRetry = 200 * time.Millisecond
+	}
+	if spec.MaxRetry <= 0 {
+		spec.MaxRetry = 30 * time.Second
+	}
+	l := &lane{
+		spec:     spec,
+		p:        p,
+		log:      p.log.With(zap.String("sink", spec.Name)),
+		bytes:    semaphore.NewWeighted(int64(spec.Buffer.MaxBytes)),
+		maxBytes: int64(spec.Buffer.MaxBytes),
+		writeCtx: writeCtx,
+	}
+	l.ready = sync.NewCond(&l.mu)
+	l.pool.New = func() any { return &event.Batch{Events: make([]event.Event, 0, min(spec.Batch.MaxEvents, 4096))} }
+	return l
+}
+
+// cost is what an event weighs against the byte bound.
+func (l *lane) cost(e *event.Event) int64 {
+	return min(int64(len(e.Raw))+64, l.maxBytes)
+}
+
+// reserve waits until the lane can hold e.
+func (l *lane) reserve(ctx context.Context, e *event.Event) error {
+	return l.bytes.Acquire(ctx, l.cost(e))
+}
+
+// unreserve gives back a reservation that was not used.
+func (l *lane) unreserve(e *event.Event) { l.bytes.Release(l.cost(e)) }
+
+// add appends a reserved event to the current batch. It never blocks on the
+// sink.
+func (l *lane) add(e event.Event) {
+	l.mu.Lock()
+	if l.cur == nil {
+		l.cur = l.pool.Get().(*event.Batch)
+		gen := l.curGen
+		time.AfterFunc(l.spec.Batch.MaxWait, func() { l.timeout(gen) })
+	}
+	l.cur.Add(e)
+	l.held += l.cost(&e)
+	if l.cur.Len() >= l.spec.Batch.MaxEvents || l.cur.Bytes >= l.spec.Batch.MaxBytes {
+		l.cutLocked()
+	}
+	l.mu.Unlock()
+}
+
+// timeout cuts the batch that was current when its timer started.
+func (l *lane) timeout(gen uint64) {
+	l.mu.Lock()
+	if l.curGen == gen && l.cur != nil {
+		l.cutLocked()
+	}
+	l.mu.Unlock()
+}
+
+func (l *lane) cutLocked() {
+	l.queue = append(l.queue, l.cur)
+	l.cur = nil
+	l.curGen++
+	l.ready.Signal()
+}
+
+// next waits for a batch to write; nil once the lane is closed and empty.
+func (l *lane) next() *event.Batch {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(l.queue) == 0 {
+		if l.closed {
+			if l.cur != nil {
+				l.cutLocked()
+				continue
+			}
+			return nil
+		}
+		l.ready.Wait()
+	}
+	b := l.queue[0]
+	l.queue[0] = nil
+	l.queue = l.queue[1:]
+	return b
+}
+
+// start runs the lane's writers.
+func (l *lane) start() {
+	for range l.spec.InFlight {
+		l.writers.Add(1)
+		go func() {
+			defer l.writers.Done()
+			for b := l.next(); b != nil; b = l.next() {
+				l.deliver(b)
+			}
+		}()
+	}
+}
+
+// close stops accepting events; the writers drain what is queued and exit.
+func (l *lane) close() {
+	l.mu.Lock()
+	l.closed = true
+	l.ready.Broadcast()
+	l.mu.Unlock()
+}
+
+// deliver writes b until the sink accepted, refused for good or dead-lettered
+// every event, or the hard stop came (then b is abandoned unacknowledged:
+// its events are not checkpointed and come again at the next start).
+func (l *lane) deliver(b *event.Batch) {
+	defer l.release(b)
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval, bo.MaxInterval = l.spec.MinRetry, l.spec.MaxRetry
+	bo.MaxElapsedTime, bo.RandomizationFactor = 0, 0
+	bo.Reset()
+	started := time.Now()
+	pending := b
+	for {
+		err := l.spec.Sink.Write(l.writeCtx, pending)
+		if err == nil {
+			l.accepted(pending.Events)
+			return
+		}
+		if l.writeCtx.Err() != nil {
+			l.abandon(pending, err)
+			return
+		}
+		var partial *event.PartialError
+		switch {
+		case errors.As(err, &partial):
+			l.p.m.SinkErrors.WithLabelValues(l.spec.Name, "partial").Inc()
+			pending = l.split(pending, partial)
+			if pending == nil {
+				return
+			}
+		case event.IsPermanent(err):
+			l.p.m.SinkErrors.WithLabelValues(l.spec.Name, "permanent").Inc()
+			l.log.Warn("sink refused a batch for good; dead-lettering it", zap.Int("events", pending.Len()), zap.Error(err))
+			l.deadLetter(pending.Events, err.Error())
+			return
+		default:
+			l.p.m.SinkErrors.WithLabelValues(l.spec.Name, "retryable").Inc()
+		}
+		if l.spec.RetryMaxElapsed > 0 && time.Since(started) >= l.spec.RetryMaxElapsed {
+			l.log.Warn("sink still failing after retry_max_elapsed; dead-lettering the batch", zap.Int("events", pending.Len()), zap.Error(err))
+			l.deadLetter(pending.Events, "retries exhausted: "+err.Error())
+			return
+		}
+		delay := time.Duration(rand.Int64N(int64(bo.NextBackOff()) + 1))
+		if d, ok := event.RetryDelay(err); ok {
+			delay = d
+		}
+		l.log.Info("sink write failed; retrying", zap.Int("events", pending.Len()), zap.Duration("delay", delay), zap.Error(err))
+		if !sleep(l.writeCtx, delay) {
+			l.abandon(pending, err)
+			return
+		}
+	}
+}
+
+// split handles a partial acceptance: acks the accepted events, dead-letters
+// the rejected ones and returns a batch of those to retry (nil if none).
+func (l *lane) split(b *event.Batch, pe *event.PartialError) *event.Batch {
+	skip := make(map[int]bool, len(pe.Retry)+len(pe.Rejected))
+	for _, i := range pe.Retry {
+		skip[i] = true
+	}
+	for _, r := range pe.Rejected {
+		skip[r.Index] = true
+		if r.Index >= 0 && r.Index < b.Len() {
+			l.deadLetter(b.Events[r.Index:r.Index+1], r.Reason)
+		}
+	}
+	var ok []event.Event
+	for i := range b.Events {
+		if !skip[i] {
+			ok = append(ok, b.Events[i])
+		}
+	}
+	if len(ok) > 0 {
+		l.accepted(ok)
+	}
+	if len(pe.Retry) == 0 {
+		return nil
+	}
+	retry := &event.Batch{Events: make([]event.Event, 0, len(pe.Retry))}
+	for _, i := range pe.Retry {
+		if i >= 0 && i < b.Len() {
+			retry.Add(b.Events[i])
+		}
+	}
+	return retry
+}
+
+// accepted acknowledges events for this sink.
+func (l *lane) accepted(events []event.Event) {
+	l.p.tracker.ack(events)
+	l.p.m.Sent.WithLabelValues(l.spec.Name).Add(float64(len(events)))
+}
+
+// deadLetter writes events to the dead-letter file and then acknowledges
+// them: they count as delivered. If the file cannot be written, it retries:
+// losing them silently is not an option.
+func (l *lane) deadLetter(events []event.Event, reason string) {
+	for {
+		err := l.p.dead.write(l.spec.Name, reason, events)
+		if err == nil {
+			l.p.m.DeadLetters.WithLabelValues("sink_refused").Add(float64(len(events)))
+			l.p.tracker.ack(events)
+			return
+		}
+		l.log.Error("cannot write the dead-letter file; retrying", zap.Error(err))
+		if !sleep(l.writeCtx, time.Second) {
+			return
+		}
+	}
+}
+
+// abandon gives up on a batch at a hard stop, without acknowledging it.
+func (l *lane) abandon(b *event.Batch, err error) {
+	l.log.Warn("shutdown deadline reached; batch left for the next start", zap.Int("events", b.Len()), zap.Error(err))
+}
+
+// release returns a written batch's bytes and recycles it.
+func (l *lane) release(b *event.Batch) {
+	var n int64
+	for i := range b.Events {
+		n += l.cost(&b.Events[i])
+	}
+	l.bytes.Release(n)
+	l.mu.Lock()
+	l.held -= n
+	l.mu.Unlock()
+	b.Reset()
+	l.pool.Put(b)
+}
+
+// heldBytes returns the bytes the lane holds.
+func (l *lane) heldBytes() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.held
+}
+
+// sleep waits d or until ctx is done; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
