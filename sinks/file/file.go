@@ -1,0 +1,279 @@
+// Package file is the sink that appends events to a file as NDJSON, one
+// JSON object per line, in stream order.
+//
+// Durability: with fsync `batch` (the default) a batch is on disk before it
+// is acknowledged, so the checkpoint never moves past data a power loss
+// could take. A hard crash can still leave the file ahead of the last saved
+// checkpoint: at Start, the sink reads the file's tail, cuts a torn last
+// line, and remembers the ids it holds, so that the events replayed after
+// the restart are not written twice.
+package file
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/logship/logship/config"
+	"github.com/logship/logship/event"
+)
+
+// Options are the sink's collaborators.
+type Options struct {
+	Logger *zap.Logger
+}
+
+// Sink appends to one file. Write, Reopen and Close are safe for concurrent
+// use.
+type Sink struct {
+	cfg  config.FileSink
+	mode os.FileMode
+	log  *zap.Logger
+
+	mu    sync.Mutex
+	f     *os.File
+	buf   []byte
+	dirty bool // written since the last fsync (interval mode)
+
+	// Reconciliation after a crash: ids found in the file's tail, and the
+	// sources whose replay has gone past them.
+	written map[string]struct{}
+	passed  map[string]bool
+	skipped int
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// New returns a file sink; it does no I/O (see Start).
+func New(cfg config.FileSink, opts Options) (*Sink, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("file: path required")
+	}
+	mode := os.FileMode(0o640)
+	if cfg.Mode != "" {
+		m, err := strconv.ParseUint(cfg.Mode, 8, 32)
+		if err != nil || m > 0o777 {
+			return nil, fmt.Errorf("file: mode %q is not octal permission bits", cfg.Mode)
+		}
+		mode = os.FileMode(m)
+	}
+	switch cfg.Fsync {
+	case "":
+		cfg.Fsync = "batch"
+	case "batch", "interval", "never":
+	default:
+		return nil, fmt.Errorf("file: fsync must be batch, interval or never, not %q", cfg.Fsync)
+	}
+	if cfg.FsyncInterval <= 0 {
+		cfg.FsyncInterval = time.Second
+	}
+	if cfg.ReconcileBytes <= 0 {
+		cfg.ReconcileBytes = 64 << 20
+	}
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Sink{cfg: cfg, mode: mode, log: log, passed: map[string]bool{}}, nil
+}
+
+// Start creates the parent directories, reconciles the file's tail and
+// opens it for appending.
+func (s *Sink) Start(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(s.cfg.Path), 0o750); err != nil {
+		return fmt.Errorf("file %s: %w", s.cfg.Path, err)
+	}
+	if err := s.reconcile(); err != nil {
+		return fmt.Errorf("file %s: %w", s.cfg.Path, err)
+	}
+	if err := s.openLocked(); err != nil {
+		return err
+	}
+	if s.cfg.Fsync == "interval" {
+		s.stop, s.done = make(chan struct{}), make(chan struct{})
+		go s.syncLoop()
+	}
+	return nil
+}
+
+func (s *Sink) openLocked() error {
+	f, err := os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, s.mode)
+	if err != nil {
+		return fmt.Errorf("file %s: %w", s.cfg.Path, err)
+	}
+	s.f = f
+	return nil
+}
+
+// reconcile cuts a torn last line and collects the ids of the tail.
+func (s *Sink) reconcile() error {
+	f, err := os.OpenFile(s.cfg.Path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := st.Size()
+	if size == 0 {
+		return nil
+	}
+	start := max(0, size-s.cfg.ReconcileBytes)
+	tail := make([]byte, size-start)
+	if _, err := f.ReadAt(tail, start); err != nil && err != io.EOF {
+		return err
+	}
+	if tail[len(tail)-1] != '\n' {
+		cut := bytes.LastIndexByte(tail, '\n') + 1 // 0 when no newline at all
+		if cut == 0 && start > 0 {
+			return fmt.Errorf("last line longer than reconcile_bytes (%d): cannot find where it starts", s.cfg.ReconcileBytes)
+		}
+		if err := f.Truncate(start + int64(cut)); err != nil {
+			return err
+		}
+		s.log.Warn("cut a torn last line left by a crash", zap.String("path", s.cfg.Path), zap.Int("bytes", len(tail)-cut))
+		tail = tail[:cut]
+	}
+	if start > 0 { // the first line is partial
+		if i := bytes.IndexByte(tail, '\n'); i >= 0 {
+			tail = tail[i+1:]
+		}
+	}
+	s.written = make(map[string]struct{})
+	for len(tail) > 0 {
+		line := tail
+		if i := bytes.IndexByte(tail, '\n'); i >= 0 {
+			line, tail = tail[:i], tail[i+1:]
+		} else {
+			tail = nil
+		}
+		_ = event.EachMember(line, func(m event.Member) bool {
+			if string(m.Key) == `"id"` {
+				if id, ok := m.StringValue(); ok {
+					s.written[id] = struct{}{}
+				}
+				return false
+			}
+			return true
+		})
+	}
+	return nil
+}
+
+// Write appends the batch's events, skipping those the file already holds
+// from before a crash, and fsyncs per the configuration.
+func (s *Sink) Write(_ context.Context, b *event.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return errors.New("file: not open")
+	}
+	buf := s.buf[:0]
+	for i := range b.Events {
+		e := &b.Events[i]
+		if s.written != nil && !s.passed[e.Source] {
+			if _, dup := s.written[e.ID]; dup {
+				delete(s.written, e.ID)
+				s.skipped++
+				continue
+			}
+			s.passed[e.Source] = true
+			s.log.Info("replay after restart reconciled", zap.String("source", e.Source), zap.Int("skipped_total", s.skipped))
+		}
+		buf = append(buf, e.Raw...)
+		buf = append(buf, '\n')
+	}
+	s.buf = buf
+	if len(buf) == 0 {
+		return nil
+	}
+	if _, err := s.f.Write(buf); err != nil {
+		return fmt.Errorf("file %s: %w", s.cfg.Path, err)
+	}
+	switch s.cfg.Fsync {
+	case "batch":
+		if err := s.f.Sync(); err != nil {
+			return fmt.Errorf("file %s: fsync: %w", s.cfg.Path, err)
+		}
+	case "interval":
+		s.dirty = true
+	}
+	return nil
+}
+
+func (s *Sink) syncLoop() {
+	defer close(s.done)
+	t := time.NewTicker(s.cfg.FsyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			if s.dirty && s.f != nil {
+				if err := s.f.Sync(); err != nil {
+					s.log.Error("fsync failed", zap.String("path", s.cfg.Path), zap.Error(err))
+				} else {
+					s.dirty = false
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+// Reopen closes and reopens the file by its path, for logrotate: after a
+// rename, writes go to a new file at the configured path.
+func (s *Sink) Reopen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	if err := s.f.Sync(); err != nil {
+		s.log.Warn("fsync before reopen failed", zap.Error(err))
+	}
+	if err := s.f.Close(); err != nil {
+		s.log.Warn("close before reopen failed", zap.Error(err))
+	}
+	s.f = nil
+	return s.openLocked()
+}
+
+// Close syncs and closes the file.
+func (s *Sink) Close() error {
+	if s.stop != nil {
+		close(s.stop)
+		<-s.done
+		s.stop = nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	err := errors.Join(s.f.Sync(), s.f.Close())
+	s.f = nil
+	if err != nil {
+		return fmt.Errorf("file %s: %w", s.cfg.Path, err)
+	}
+	return nil
+}

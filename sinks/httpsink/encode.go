@@ -1,0 +1,71 @@
+package httpsink
+
+import (
+	"fmt"
+
+	"github.com/logship/logship/config"
+	"github.com/logship/logship/event"
+)
+
+// encoder turns a batch into a request body. An encoder is read-only after
+// construction and safe for concurrent use; per-call memory is in scratch.
+type encoder interface {
+	contentType() string
+	// encode appends the body for evs to dst.
+	encode(dst []byte, evs []event.Event, sc *scratch) []byte
+	// fields are the event fields the encoder reads (for the scanner).
+	fields() []string
+}
+
+// scratch is the reusable memory of one Write.
+type scratch struct {
+	scan *fieldScanner
+	tmp  []byte
+	loki lokiState
+}
+
+func newEncoder(cfg config.HTTPSink) (encoder, error) {
+	switch cfg.Encoding {
+	case "", config.HTTPEncodingNDJSON:
+		return ndjson{}, nil
+	case config.HTTPEncodingJSONArray:
+		return jsonArray{}, nil
+	case config.HTTPEncodingESBulk:
+		return newBulkEncoder(cfg.Elasticsearch)
+	case config.HTTPEncodingLoki:
+		return newLokiEncoder(cfg.Loki)
+	default:
+		return nil, fmt.Errorf("unknown encoding %q", cfg.Encoding)
+	}
+}
+
+// ndjson writes one raw event per line.
+type ndjson struct{}
+
+func (ndjson) contentType() string { return "application/x-ndjson" }
+func (ndjson) fields() []string    { return nil }
+
+func (ndjson) encode(dst []byte, evs []event.Event, _ *scratch) []byte {
+	for i := range evs {
+		dst = append(dst, evs[i].Raw...)
+		dst = append(dst, '\n')
+	}
+	return dst
+}
+
+// jsonArray writes the events as one JSON array.
+type jsonArray struct{}
+
+func (jsonArray) contentType() string { return "application/json" }
+func (jsonArray) fields() []string    { return nil }
+
+func (jsonArray) encode(dst []byte, evs []event.Event, _ *scratch) []byte {
+	dst = append(dst, '[')
+	for i := range evs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, evs[i].Raw...)
+	}
+	return append(dst, ']')
+}

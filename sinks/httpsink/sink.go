@@ -1,0 +1,381 @@
+// Package httpsink delivers batches of events to an HTTP endpoint: a
+// collector (NDJSON or a JSON array), Elasticsearch or OpenSearch (`_bulk`),
+// or Loki (push API), optionally compressed with gzip or zstd.
+//
+// A Write makes one request and classifies its outcome for the pipeline,
+// which does the retrying (see package event): a network error, 408, 429 or
+// 5xx is retryable (with the receiver's Retry-After, if any); another status
+// is permanent; a bulk answer with failed items is a *event.PartialError.
+// Every attempt at a batch carries the same Idempotency-Key.
+package httpsink
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/logship/logship/config"
+	"github.com/logship/logship/event"
+)
+
+// Options are what New needs besides the sink's config.
+type Options struct {
+	// Name identifies the sink in logs; it is also part of the idempotency
+	// key. Default "http".
+	Name string
+	// Logger receives the sink's warnings (TLS verification off,
+	// credentials over plain HTTP). Default: none.
+	Logger *zap.Logger
+	// InFlight is how many Writes may overlap (the sink's in_flight); it
+	// sizes the pool of idle connections. Default 1.
+	InFlight int
+	// UserAgent is sent with every request. Default "logship".
+	UserAgent string
+}
+
+const (
+	defaultTimeout = 30 * time.Second
+	// maxBulkAnswer bounds the bulk answer read into memory.
+	maxBulkAnswer = 64 << 20
+	// maxDrain is how much of another answer is read, so that the
+	// connection can be reused.
+	maxDrain = 64 << 10
+	// maxPooled: buffers that grew larger are not kept for reuse.
+	maxPooled = 64 << 20
+)
+
+// Sink sends batches to an HTTP endpoint. Its Write may be called
+// concurrently (in_flight > 1).
+type Sink struct {
+	name      string
+	log       *zap.Logger
+	url       string
+	safeURL   string // url without credentials or query, for errors
+	method    string
+	host      string // Host header override
+	header    http.Header
+	enc       encoder
+	comp      compressor
+	bulk      bool
+	tls       config.HTTPTLS
+	https     bool
+	transport *http.Transport
+	client    *http.Client
+
+	startOnce sync.Once
+	startErr  error
+	bufs      sync.Pool // of *writeBuf
+}
+
+// writeBuf is the reusable memory of one Write.
+type writeBuf struct {
+	body, comp, answer []byte
+	sc                 scratch
+}
+
+// New builds a sink from its config, with defaults for unset values. It
+// does no I/O: TLS files are read by Start (or the first Write).
+func New(cfg config.HTTPSink, opts Options) (*Sink, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("url: want an http or https URL")
+	}
+	s := &Sink{
+		name:    opts.Name,
+		log:     opts.Logger,
+		url:     cfg.URL,
+		safeURL: redactURL(u),
+		method:  strings.ToUpper(cfg.Method),
+		header:  make(http.Header),
+		bulk:    cfg.Encoding == config.HTTPEncodingESBulk,
+		tls:     cfg.TLS,
+		https:   u.Scheme == "https",
+	}
+	if s.name == "" {
+		s.name = "http"
+	}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	switch s.method {
+	case "":
+		s.method = http.MethodPost
+	case http.MethodPost, http.MethodPut:
+	default:
+		return nil, errors.New("method: want POST or PUT")
+	}
+	if s.enc, err = newEncoder(cfg); err != nil {
+		return nil, err
+	}
+	if s.comp, err = newCompressor(cfg.Compression); err != nil {
+		return nil, fmt.Errorf("compression: %w", err)
+	}
+	if err := s.setHeaders(cfg, opts.UserAgent); err != nil {
+		return nil, err
+	}
+	s.transport, s.client = newClient(cfg.Timeout, opts.InFlight)
+	fields := s.enc.fields()
+	s.bufs.New = func() any { return &writeBuf{sc: scratch{scan: newFieldScanner(fields)}} }
+
+	if cfg.TLS.InsecureSkipVerify {
+		s.log.Warn("TLS CERTIFICATE VERIFICATION IS OFF for this sink: anyone on the path can read and alter the logs it sends; set tls.ca_file instead of tls.insecure_skip_verify",
+			zap.String("sink", s.name), zap.String("url", s.safeURL))
+	}
+	if !s.https && (s.header.Get("Authorization") != "" || len(cfg.Headers) > 0 || u.User != nil) {
+		s.log.Warn("credentials or headers are sent over plain http, unencrypted",
+			zap.String("sink", s.name), zap.String("url", s.safeURL))
+	}
+	return s, nil
+}
+
+// setHeaders builds the headers sent with every request.
+func (s *Sink) setHeaders(cfg config.HTTPSink, userAgent string) error {
+	h := s.header
+	if userAgent == "" {
+		userAgent = "logship"
+	}
+	h.Set("User-Agent", userAgent)
+	h.Set("Content-Type", s.enc.contentType())
+	if s.comp != nil {
+		h.Set("Content-Encoding", s.comp.encoding())
+	}
+	if cfg.Loki.TenantID != "" {
+		h.Set("X-Scope-OrgID", cfg.Loki.TenantID)
+	}
+	for name, v := range cfg.Headers {
+		if strings.EqualFold(name, "Host") {
+			s.host = v.Reveal()
+			continue
+		}
+		h.Set(name, v.Reveal())
+	}
+	a := cfg.Auth
+	strategy := a.Strategy
+	if strategy == "" {
+		switch {
+		case a.Token != "":
+			strategy = "bearer"
+		case a.User != "":
+			strategy = "basic"
+		}
+	}
+	switch strategy {
+	case "", "none":
+	case "bearer":
+		h.Set("Authorization", "Bearer "+a.Token.Reveal())
+	case "basic":
+		cred := a.User + ":" + a.Password.Reveal()
+		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(cred)))
+	default:
+		return errors.New("auth.strategy: want none, bearer or basic")
+	}
+	return nil
+}
+
+// newClient returns an HTTP client that takes its proxy from the
+// environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), follows only the
+// redirects that keep the body (307, 308) and bounds each request by
+// timeout.
+func newClient(timeout time.Duration, inFlight int) (*http.Transport, *http.Client) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = http.ProxyFromEnvironment
+	tr.MaxIdleConnsPerHost = max(2*inFlight, 4)
+	tr.ForceAttemptHTTP2 = true
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	return tr, &http.Client{
+		Transport:     tr,
+		Timeout:       timeout,
+		CheckRedirect: checkRedirect,
+	}
+}
+
+// checkRedirect follows 307 and 308, which resend the same method and body.
+// Any other redirect would turn the POST into a GET without the batch, so
+// its answer is returned as is and reported as a refusal.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if c := req.Response.StatusCode; c != http.StatusTemporaryRedirect && c != http.StatusPermanentRedirect {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+// Start reads the TLS files (CA bundle, client certificate). It does
+// nothing for an http URL or when no TLS file is configured; it is also run
+// by the first Write if the caller did not.
+func (s *Sink) Start(context.Context) error {
+	s.startOnce.Do(func() {
+		if !s.https {
+			return
+		}
+		tc, err := tlsConfig(s.tls)
+		if err != nil {
+			s.startErr = err
+			return
+		}
+		s.transport.TLSClientConfig = tc
+	})
+	return s.startErr
+}
+
+// Write sends the batch in one request and returns nil once the receiver
+// answered 2xx (and, for a bulk request, accepted every item). Otherwise the
+// error is classified as package event documents: plain (retryable), with
+// event.RetryAfter, event.Permanent, or *event.PartialError. Write does not
+// retry and does not keep b.
+func (s *Sink) Write(ctx context.Context, b *event.Batch) error {
+	if b == nil || len(b.Events) == 0 {
+		return nil
+	}
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	wb := s.bufs.Get().(*writeBuf)
+	wb.body = s.enc.encode(wb.body[:0], b.Events, &wb.sc)
+	data := wb.body
+	if s.comp != nil {
+		var err error
+		if wb.comp, err = s.comp.compress(wb.comp[:0], wb.body); err != nil {
+			s.bufs.Put(wb)
+			return err
+		}
+		data = wb.comp
+	}
+	p := &payload{data: data, release: func() { s.putBuf(wb) }}
+	p.refs.Store(1)
+	defer p.drop()
+
+	req, err := http.NewRequestWithContext(ctx, s.method, s.url, nil)
+	if err != nil {
+		return event.Permanent(fmt.Errorf("%s %s: %w", s.method, s.safeURL, err))
+	}
+	req.Header = s.header.Clone()
+	req.Header.Set(IdempotencyHeader, IdempotencyKey(s.name, b.Events))
+	if s.host != "" {
+		req.Host = s.host
+	}
+	req.ContentLength = int64(len(data))
+	req.Body = p.open()
+	req.GetBody = func() (io.ReadCloser, error) { return p.open(), nil }
+
+	resp, err := s.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message holds the full URL
+		}
+		return fmt.Errorf("%s %s: %w", s.method, s.safeURL, err)
+	}
+	defer resp.Body.Close()
+	return s.answer(resp, wb, len(b.Events))
+}
+
+// answer classifies the receiver's answer.
+func (s *Sink) answer(resp *http.Response, wb *writeBuf, n int) error {
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		if !s.bulk {
+			_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+			return nil
+		}
+		var err error
+		wb.answer, err = readAtMost(wb.answer[:0], resp.Body, maxBulkAnswer)
+		if err == nil {
+			err = bulkResult(wb.answer, n)
+		}
+		var pe *event.PartialError
+		if err != nil && !errors.As(err, &pe) {
+			return fmt.Errorf("%s %s: %w", s.method, s.safeURL, err)
+		}
+		return err
+	}
+	// A truncated or failed read still leaves the status to go by.
+	wb.answer, _ = readAtMost(wb.answer[:0], resp.Body, maxDrain)
+	serr := &StatusError{Method: s.method, URL: s.safeURL, Code: code, Body: snippet(wb.answer)}
+	switch {
+	case retryableStatus(code):
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return event.RetryAfter(serr, d)
+		}
+		return serr
+	case code >= 300 && code < 400:
+		serr.Body = "redirect not followed (only 307 and 308 keep the method and body)"
+		return event.Permanent(serr)
+	default:
+		return event.Permanent(serr)
+	}
+}
+
+// StatusError is an answer that was not 2xx.
+type StatusError struct {
+	Method, URL string // URL without credentials or query
+	Code        int
+	// Body is the start of the answer, on one line.
+	Body string
+}
+
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("%s %s: status %d %s", e.Method, e.URL, e.Code, http.StatusText(e.Code))
+	if e.Body != "" {
+		msg += ": " + e.Body
+	}
+	return msg
+}
+
+// Close releases idle connections. Write must not be called after Close.
+func (s *Sink) Close() error {
+	s.transport.CloseIdleConnections()
+	return nil
+}
+
+func (s *Sink) putBuf(wb *writeBuf) {
+	if cap(wb.body) > maxPooled || cap(wb.comp) > maxPooled || cap(wb.answer) > maxPooled {
+		return
+	}
+	s.bufs.Put(wb)
+}
+
+// redactURL returns u without user info, query or fragment.
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	q := c.RawQuery != ""
+	c.RawQuery, c.ForceQuery, c.Fragment, c.RawFragment = "", false, "", ""
+	if q {
+		return c.String() + "?…"
+	}
+	return c.String()
+}
+
+// readAtMost appends r's content to dst, failing past limit bytes.
+func readAtMost(dst []byte, r io.Reader, limit int) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if len(dst) > limit {
+			return dst, fmt.Errorf("answer larger than %d bytes", limit)
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, fmt.Errorf("read answer: %w", err)
+		}
+	}
+}

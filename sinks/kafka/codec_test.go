@@ -1,0 +1,85 @@
+package kafka
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/logship/logship/config"
+)
+
+// TestCompression produces with each codec and checks, with franz-go, that
+// the record batches carry it and decode to the events.
+func TestCompression(t *testing.T) {
+	const n, topic = 3000, "logs"
+	for _, tt := range []struct {
+		name string
+		code uint8 // the record batch's compression attribute
+	}{{"none", 0}, {"gzip", 1}, {"snappy", 2}, {"lz4", 3}, {"zstd", 4}} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := startCluster(t, kfake.SeedTopics(2, topic))
+			cfg := sinkConfig(c, topic)
+			cfg.Compression = tt.name
+			s := newSink(t, cfg)
+			for _, b := range makeBatches(n, 5, 1000) {
+				if err := s.Write(t.Context(), b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			recs := consume(t, c, topic)
+			ids := countIDs(recs)
+			for i := range n {
+				if e := testEvent(i, i%5); ids[e.ID] != 1 {
+					t.Fatalf("id %s read %d times", e.ID, ids[e.ID])
+				}
+			}
+			for _, r := range recs {
+				if got := r.Attrs.CompressionType(); got != tt.code {
+					t.Fatalf("compression attribute %d, want %d", got, tt.code)
+				}
+			}
+		})
+	}
+}
+
+// TestSASL logs in with each mechanism against kfake, and checks that a
+// wrong password stops Start with a clear message that does not hold it.
+func TestSASL(t *testing.T) {
+	const topic, user, pass = "logs", "shipper", "s3cret-pass"
+	for _, tt := range []struct {
+		mechanism string
+		reader    kgo.Opt
+	}{
+		{"PLAIN", kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism())},
+		{"SCRAM-SHA-256", kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism())},
+		{"SCRAM-SHA-512", kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism())},
+	} {
+		t.Run(tt.mechanism, func(t *testing.T) {
+			c := startCluster(t, kfake.EnableSASL(), kfake.Superuser(tt.mechanism, user, pass), kfake.SeedTopics(1, topic))
+			cfg := sinkConfig(c, topic)
+			cfg.SASL = config.KafkaSASL{Mechanism: tt.mechanism, Username: user, Password: pass}
+			s := newSink(t, cfg)
+			b := makeBatches(100, 3, 100)[0]
+			if err := s.Write(t.Context(), b); err != nil {
+				t.Fatal(err)
+			}
+			if recs := consume(t, c, topic, tt.reader); len(recs) != 100 {
+				t.Fatalf("read %d records, want 100", len(recs))
+			}
+
+			bad := cfg
+			bad.SASL.Password = "wrong-" + pass
+			err := newSinkUnstarted(t, bad).Start(t.Context())
+			if err == nil {
+				t.Fatal("start with a wrong password: no error")
+			}
+			if msg := err.Error(); !strings.Contains(msg, "sasl login refused") || !strings.Contains(msg, user) || strings.Contains(msg, pass) {
+				t.Fatalf("start with a wrong password: %v", err)
+			}
+		})
+	}
+}
