@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/logship/logship/config"
+	"github.com/logship/logship/metrics"
+	"github.com/logship/logship/pipeline"
+	"github.com/logship/logship/sinks/file"
+	"github.com/logship/logship/sinks/stdout"
+	"github.com/logship/logship/source"
+)
+
+// agentIO is where the agent writes and how it hears SIGHUP.
+type agentIO struct {
+	stdout, stderr io.Writer
+	// reopen delivers a value for each SIGHUP (nil: never).
+	reopen <-chan os.Signal
+	// ready, when set, is called with the metrics address once listening.
+	ready func(metricsAddr string)
+}
+
+// signalContext is cancelled by SIGTERM or SIGINT.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
+}
+
+// reopenSignal returns a channel fed by SIGHUP.
+func reopenSignal() <-chan os.Signal {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGHUP)
+	return c
+}
+
+// newLogger builds logship's own logger (stderr).
+func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
+	level := zapcore.InfoLevel
+	if c.Level != "" {
+		if err := level.Set(c.Level); err != nil {
+			return nil, fmt.Errorf("log.level: %w", err)
+		}
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	if c.Format == "console" {
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	} else {
+		enc = zapcore.NewJSONEncoder(encCfg)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level)), nil
+}
+
+// runAgent runs the configured pipeline until ctx is cancelled (SIGTERM,
+// SIGINT) or every source is complete, then drains and saves checkpoints.
+// It returns the process exit code.
+func runAgent(ctx context.Context, cfg *config.Config, aio agentIO) int {
+	log, err := newLogger(cfg.Log, aio.stderr)
+	if err != nil {
+		fmt.Fprintln(aio.stderr, "logship:", err)
+		return exitConfig
+	}
+	defer log.Sync() //nolint:errcheck // stderr
+	if err := agent(ctx, cfg, aio, log); err != nil {
+		log.Error("logship stopped", zap.Error(err))
+		fmt.Fprintln(aio.stderr, "logship:", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger) error {
+	m := metrics.New()
+	reg := prometheus.NewRegistry()
+	if err := m.Register(reg); err != nil {
+		return err
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	var ready atomic.Bool
+	if cfg.Metrics.Listen != "" {
+		srv, addr, err := serveOps(cfg.Metrics.Listen, reg, &ready)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		log.Info("serving metrics", zap.String("addr", addr))
+		if aio.ready != nil {
+			aio.ready(addr)
+		}
+	}
+
+	// Checkpoints first: a corrupt one stops start-up before anything moves.
+	var store *pipeline.Store
+	if cfg.StateDir != "" {
+		s, err := pipeline.OpenStore(cfg.StateDir)
+		if err != nil {
+			return err
+		}
+		store = s
+	}
+	streams := make([]pipeline.Stream, len(cfg.Sources))
+	for i, src := range cfg.Sources {
+		streams[i] = pipeline.Stream{Name: src.Name, AppID: src.ApplicationID, Lookback: src.Lookback}
+		if store != nil {
+			pos, err := store.Load(src.Name, src.ApplicationID)
+			if err != nil {
+				return err
+			}
+			streams[i].Start = pos
+			if !pos.IsZero() {
+				log.Info("resuming from checkpoint", zap.String("source", src.Name),
+					zap.String("last_id", pos.LastID), zap.Time("newest", time.Unix(0, pos.Newest).UTC()))
+			}
+		}
+	}
+
+	specs, err := buildSinks(cfg, aio, log)
+	if err != nil {
+		return err
+	}
+	pipe, err := pipeline.New(pipeline.Options{
+		Streams:            streams,
+		Sinks:              specs,
+		Throttle:           cfg.Pipeline.Throttle,
+		Fields:             cfg.Pipeline.Fields,
+		DeadLetterPath:     cfg.DeadLetter.Path,
+		Store:              store,
+		CheckpointInterval: cfg.Checkpoint.Interval,
+		Logger:             log,
+		Metrics:            m,
+	})
+	if err != nil {
+		return err
+	}
+	if err := pipe.Start(ctx); err != nil {
+		_ = pipe.Close(context.Background())
+		return err
+	}
+
+	auth := authorizer(cfg.API)
+	srcCtx, stopSources := context.WithCancel(ctx)
+	defer stopSources()
+	var (
+		wg       sync.WaitGroup
+		fatalMu  sync.Mutex
+		fatalErr error
+		pending  atomic.Int32
+	)
+	pending.Store(int32(len(cfg.Sources)))
+	sources := make([]*source.Source, len(cfg.Sources))
+	for i, sc := range cfg.Sources {
+		sources[i] = source.New(cfg.API.URL, sc, source.Options{
+			Stream:    i,
+			Start:     streams[i].Start,
+			Auth:      auth,
+			Output:    pipe,
+			Logger:    log,
+			Metrics:   m,
+			UserAgent: "logship/" + versionString(),
+		})
+	}
+	go func() { // readiness: every source streaming or complete
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-srcCtx.Done():
+				return
+			case <-t.C:
+				all := true
+				for _, s := range sources {
+					all = all && s.Ready()
+				}
+				ready.Store(all)
+			}
+		}
+	}()
+	for _, s := range sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Run(srcCtx)
+			if err != nil {
+				fatalMu.Lock()
+				if fatalErr == nil {
+					fatalErr = err
+				}
+				fatalMu.Unlock()
+				stopSources()
+			}
+			if pending.Add(-1) == 0 {
+				stopSources() // every source complete: backfill done
+			}
+		}()
+	}
+	log.Info("logship started", zap.String("version", versionString()),
+		zap.Int("sources", len(cfg.Sources)), zap.Int("sinks", len(specs)), zap.String("api", cfg.API.URL))
+
+	sourcesDone := make(chan struct{})
+	go func() { wg.Wait(); close(sourcesDone) }()
+wait:
+	for {
+		select {
+		case <-sourcesDone:
+			break wait
+		case <-aio.reopen:
+			if err := pipe.Reopen(); err != nil {
+				log.Error("reopen after SIGHUP failed", zap.Error(err))
+			} else {
+				log.Info("reopened output files (SIGHUP)")
+			}
+		}
+	}
+	ready.Store(false)
+	if ctx.Err() != nil {
+		log.Info("stopping: draining in-flight batches", zap.Duration("timeout", cfg.ShutdownTimeout))
+	} else if fatalErr == nil {
+		log.Info("every source is complete: draining")
+	}
+	timeout := cfg.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	drainCtx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	closeErr := pipe.Close(drainCtx)
+	for i, s := range cfg.Sources {
+		pos := pipe.Position(i)
+		log.Info("checkpoint", zap.String("source", s.Name), zap.String("last_id", pos.LastID))
+	}
+	if fatalErr != nil {
+		return errors.Join(fatalErr, closeErr)
+	}
+	if closeErr != nil {
+		return closeErr
+	}
+	log.Info("logship stopped cleanly")
+	return nil
+}
+
+// authorizer picks the credentials: a bearer token wins over OAuth1.
+func authorizer(api config.API) source.Authorizer {
+	switch {
+	case api.Token != "":
+		return source.Bearer(api.Token.Reveal())
+	case api.OAuth.Token != "":
+		return source.OAuth1{
+			ConsumerKey:    api.OAuth.ConsumerKey,
+			ConsumerSecret: api.OAuth.ConsumerSecret.Reveal(),
+			Token:          api.OAuth.Token.Reveal(),
+			Secret:         api.OAuth.Secret.Reveal(),
+			HMAC:           api.OAuth.Signature == "hmac-sha512",
+		}
+	}
+	return nil
+}
+
+// buildSinks constructs every configured sink with its delivery settings.
+func buildSinks(cfg *config.Config, aio agentIO, log *zap.Logger) ([]pipeline.SinkSpec, error) {
+	specs := make([]pipeline.SinkSpec, 0, len(cfg.Sinks))
+	for i, sc := range cfg.Sinks {
+		spec := pipeline.SinkSpec{
+			Name:     sc.Name,
+			Batch:    cfg.SinkBatch(i),
+			Buffer:   cfg.SinkBuffer(i),
+			InFlight: sc.InFlight,
+		}
+		var err error
+		switch sc.Type {
+		case "stdout":
+			spec.Sink, err = stdout.New(sc.Stdout, aio.stdout)
+			spec.InFlight = 1
+		case "file":
+			spec.Sink, err = file.New(sc.File, file.Options{Logger: log.With(zap.String("sink", sc.Name))})
+			spec.InFlight = 1
+		default:
+			spec.Sink, err = buildNetworkSink(sc, &spec, log)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sinks[%d] (%s): %w", i, sc.Name, err)
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}
+
+// serveOps serves /metrics, /healthz and /readyz on addr.
+func serveOps(addr string, reg *prometheus.Registry, ready *atomic.Bool) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("metrics.listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "not ready\n")
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, ln.Addr().String(), nil
+}
+
+var _ source.Output = (*pipeline.Pipeline)(nil)

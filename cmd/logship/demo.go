@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/logship/logship/config"
+	"github.com/logship/logship/emulator"
+)
+
+// demoToken is the emulator's bearer token in the demo: not a secret.
+const demoToken = "demo-token"
+
+// serveEmulator starts an emulator on addr and returns its base URL and a
+// stop function.
+func serveEmulator(addr string, opts emulator.Options) (*emulator.Emulator, string, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	emu := emulator.New(opts)
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() {
+		emu.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
+	return emu, "http://" + ln.Addr().String(), stop, nil
+}
+
+// cmdDemo runs logship against the bundled emulator: two applications that
+// log a few lines per second, streamed to stdout, until Ctrl-C.
+func cmdDemo(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "text", "stdout format: text or json")
+	rate := fs.Float64("rate", 5, "lines per second per application")
+	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	now := time.Now()
+	apps := []emulator.App{
+		{Name: "demo-api", Backlog: 20, Start: now.Add(-10 * time.Second), Spacing: 500 * time.Millisecond, Rate: *rate},
+		{Name: "demo-worker", Backlog: 20, Start: now.Add(-10 * time.Second), Spacing: 500 * time.Millisecond, Rate: *rate},
+	}
+	emu, api, stop, err := serveEmulator("127.0.0.1:0", emulator.Options{Apps: apps, Token: demoToken})
+	if err != nil {
+		fmt.Fprintln(stderr, "logship demo:", err)
+		return exitFail
+	}
+	defer stop()
+	state, err := os.MkdirTemp("", "logship-demo-")
+	if err != nil {
+		fmt.Fprintln(stderr, "logship demo:", err)
+		return exitFail
+	}
+	defer os.RemoveAll(state)
+
+	var y strings.Builder
+	fmt.Fprintf(&y, "api:\n  url: %s\n  token: %s\nstate_dir: %s\nsources:\n", api, demoToken, state)
+	for _, a := range emu.Apps() {
+		fmt.Fprintf(&y, "  - name: %s\n    owner_id: %s\n    application_id: %s\n    since: %s\n",
+			a.Name, a.OwnerID, a.ID, a.Start.Add(-time.Second).UTC().Format(time.RFC3339Nano))
+	}
+	fmt.Fprintf(&y, "pipeline:\n  batch:\n    max_wait: 100ms\nsinks:\n  - type: stdout\n    format: %s\nlog:\n  format: console\n", *format)
+	cfg, err := config.Parse([]byte(y.String()), func(string) (string, bool) { return "", false })
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "logship demo: bad built-in config:", err)
+		return exitFail
+	}
+	fmt.Fprintf(stderr, "logship demo: API emulator on %s, streaming %d applications to stdout (Ctrl-C to stop)\n", api, len(apps))
+
+	ctx, cancel := signalContext(context.Background())
+	defer cancel()
+	if *duration > 0 {
+		var c2 context.CancelFunc
+		ctx, c2 = context.WithTimeout(ctx, *duration)
+		defer c2()
+	}
+	return runAgent(ctx, cfg, agentIO{stdout: stdout, stderr: stderr, reopen: reopenSignal()})
+}
+
+// cmdEmulator serves the bundled emulator until Ctrl-C, for trying logship
+// or the official CLI (`API_HOST=http://ADDR clever logs …`) without an
+// account.
+func cmdEmulator(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (loopback)")
+	napps := fs.Int("apps", 1, "number of applications")
+	backlog := fs.Int("backlog", 1000, "lines already published per application")
+	rate := fs.Float64("rate", 0, "new lines per second per application")
+	token := fs.String("token", "", "bearer token to require (empty: the OAuth credentials below, or none)")
+	oauthToken := fs.String("oauth-token", "", "OAuth1 token to accept (with --oauth-secret)")
+	oauthSecret := fs.String("oauth-secret", "", "OAuth1 token secret to accept")
+	ignoreLEID := fs.Bool("ignore-last-event-id", false, "replay from since instead of resuming after Last-Event-ID")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	apps := make([]emulator.App, *napps)
+	for i := range apps {
+		apps[i] = emulator.App{Backlog: *backlog, Rate: *rate}
+	}
+	emu, api, stop, err := serveEmulator(*listen, emulator.Options{
+		Apps: apps, Token: *token, IgnoreLastEventID: *ignoreLEID,
+		OAuth: emulator.OAuthCreds{Token: *oauthToken, Secret: *oauthSecret},
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "logship emulator:", err)
+		return exitFail
+	}
+	defer stop()
+	fmt.Fprintf(stdout, "emulator listening on %s\n", api)
+	for _, a := range emu.Apps() {
+		fmt.Fprintf(stdout, "  owner_id: %s  application_id: %s  lines from %s\n", a.OwnerID, a.ID, a.Start.UTC().Format(time.RFC3339))
+	}
+	ctx, cancel := signalContext(context.Background())
+	defer cancel()
+	<-ctx.Done()
+	return exitOK
+}

@@ -1,0 +1,131 @@
+// Command logship forwards Clever Cloud application logs to stdout, files,
+// HTTP endpoints and Kafka, resuming where it stopped, never losing a line
+// and never writing one twice where that can be avoided.
+//
+//	logship run --config FILE        run the pipeline
+//	logship validate --config FILE   check a config without starting anything
+//	logship version                  print the version
+//	logship demo                     run against the bundled API emulator
+//	logship emulator                 serve the bundled API emulator
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	"github.com/logship/logship/config"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFail   = 1
+	exitUsage  = 2
+	exitConfig = 78 // EX_CONFIG
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage:
+  logship run --config FILE        run the pipeline
+  logship validate --config FILE   check a config without starting anything
+  logship version                  print the version
+  logship demo [flags]             run against the bundled API emulator (no account needed)
+  logship emulator [flags]         serve the bundled Clever Cloud API emulator
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(args[1:], stdout, stderr)
+	case "validate":
+		return cmdValidate(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "logship", versionString())
+		return exitOK
+	case "demo":
+		return cmdDemo(args[1:], stdout, stderr)
+	case "emulator":
+		return cmdEmulator(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "logship: unknown command %q\n%s", args[0], usage)
+	return exitUsage
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// loadConfig parses flags of run/validate and loads the config; on failure
+// it prints every problem and returns the exit code.
+func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, int) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return nil, exitUsage
+	}
+	if *path == "" {
+		fmt.Fprintf(stderr, "logship %s: --config FILE is required\n", name)
+		return nil, exitUsage
+	}
+	cfg, err := config.Load(*path, os.LookupEnv)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			fmt.Fprintf(stderr, "%s: invalid configuration:\n", *path)
+			for _, p := range ps {
+				fmt.Fprintf(stderr, "  %s\n", p)
+			}
+		} else {
+			fmt.Fprintf(stderr, "%s: %v\n", *path, err)
+		}
+		return nil, exitConfig
+	}
+	return cfg, exitOK
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	cfg, code := loadConfig("validate", args, stderr)
+	if cfg == nil {
+		return code
+	}
+	fmt.Fprintf(stdout, "configuration OK: %d source(s), %d sink(s)\n", len(cfg.Sources), len(cfg.Sinks))
+	return exitOK
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	cfg, code := loadConfig("run", args, stderr)
+	if cfg == nil {
+		return code
+	}
+	ctx, stop := signalContext(context.Background())
+	defer stop()
+	return runAgent(ctx, cfg, agentIO{stdout: stdout, stderr: stderr, reopen: reopenSignal()})
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/logship/logship/config"
+	"github.com/logship/logship/pipeline"
+	"github.com/logship/logship/sinks/httpsink"
+)
+
+// buildNetworkSink constructs the http and kafka sinks and sets their
+// retry policy on spec.
+func buildNetworkSink(sc config.Sink, spec *pipeline.SinkSpec, log *zap.Logger) (pipeline.Sink, error) {
+	switch sc.Type {
+	case "http":
+		spec.RetryMaxElapsed = sc.HTTP.RetryMaxElapsed
+		spec.MinRetry = sc.HTTP.RetryInitialBackoff
+		spec.MaxRetry = sc.HTTP.RetryMaxBackoff
+		return httpsink.New(sc.HTTP, httpsink.Options{
+			Name:      sc.Name,
+			Logger:    log.With(zap.String("sink", sc.Name)),
+			InFlight:  max(1, sc.InFlight),
+			UserAgent: "logship/" + versionString(),
+		})
+	}
+	return nil, fmt.Errorf("sink type %q is not available in this build", sc.Type)
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/logship/logship/emulator"
+)
+
+// TestMain lets the test binary run as logship itself in a subprocess, so
+// that process tests kill the real program without building it again.
+func TestMain(m *testing.M) {
+	if os.Getenv("LOGSHIP_TEST_AS_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// logshipCmd returns a command running logship with args.
+func logshipCmd(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "LOGSHIP_TEST_AS_MAIN=1")
+	return cmd
+}
+
+// pacedApps are two applications served slowly enough to be killed midway.
+func pacedApps() []emulator.App {
+	start := time.Now().Add(-3 * time.Hour).Truncate(time.Second)
+	return []emulator.App{
+		{Backlog: 15_000, Start: start, Disorder: 2 * time.Second},
+		{Backlog: 15_000, Start: start, Disorder: 2 * time.Second, SameDate: 8},
+	}
+}
+
+// pacedYAML backfills apps at about 10,000 lines/s each into sink.
+func pacedYAML(api, state string, apps []emulator.App, sink string) string {
+	y := backfillYAML(api, state, "UNUSED", apps, "")
+	y = strings.ReplaceAll(y, "throttle_elements: 5000\n    throttle_per_ms: 10", "throttle_elements: 100\n    throttle_per_ms: 10")
+	i := strings.Index(y, "sinks:\n")
+	j := strings.Index(y, "log:\n")
+	return y[:i] + sink + y[j:] + "checkpoint:\n  interval: 200ms\n"
+}
+
+// TestSIGKILLDuringBackfill kills logship with SIGKILL several times during
+// a backfill and restarts it on the same state_dir: the file holds every id
+// exactly once, in stream order.
+func TestSIGKILLDuringBackfill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test")
+	}
+	emu, api := startEmulator(t, emulator.Options{Apps: pacedApps(), Token: "test-token", Seed: 11})
+	apps := emu.Apps()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "logs.ndjson")
+	cfgPath := writeConfig(t, dir, pacedYAML(api, filepath.Join(dir, "state"), apps,
+		"sinks:\n  - type: file\n    path: "+out+"\n"))
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	kills := 0
+	for run := 0; ; run++ {
+		cmd := logshipCmd(ctx, "run", "--config", cfgPath)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		if kills < 4 {
+			select {
+			case err := <-done:
+				t.Fatalf("run %d ended before the kill (%v): %s", run, err, stderr.String())
+			case <-time.After(time.Duration(300+rand.IntN(400)) * time.Millisecond):
+			}
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			<-done
+			kills++
+			continue
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("final run: %v: %s", err, stderr.String())
+		}
+		break
+	}
+	got := fileIDs(t, out)
+	n := 0
+	for _, ids := range got {
+		n += len(ids)
+	}
+	checkExactlyOnceInOrder(t, emu, apps, got)
+	t.Logf("%d kills, %d lines, %d requests", kills, n, len(emu.Requests()))
+}
+
+// TestSIGTERMRestartNoDuplicate stops logship with SIGTERM several times
+// and restarts it: through stdout, which does no reconciliation, the
+// concatenated output holds every id exactly once. This checks the
+// checkpoint saved at a clean stop, alone.
+func TestSIGTERMRestartNoDuplicate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test")
+	}
+	for _, ignore := range []bool{false, true} {
+		t.Run(map[bool]string{false: "last_event_id", true: "since_only"}[ignore], func(t *testing.T) {
+			emu, api := startEmulator(t, emulator.Options{Apps: pacedApps(), Token: "test-token", Seed: 12, IgnoreLastEventID: ignore})
+			apps := emu.Apps()
+			dir := t.TempDir()
+			cfgPath := writeConfig(t, dir, pacedYAML(api, filepath.Join(dir, "state"), apps, "sinks:\n  - type: stdout\n"))
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			var all bytes.Buffer
+			for stops := 0; ; stops++ {
+				cmd := logshipCmd(ctx, "run", "--config", cfgPath)
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- cmd.Wait() }()
+				if stops < 3 {
+					time.Sleep(time.Duration(300+rand.IntN(400)) * time.Millisecond)
+					if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := <-done; err != nil {
+					t.Fatalf("run %d: %v: %s", stops, err, stderr.String())
+				}
+				all.Write(stdout.Bytes())
+				if stops >= 3 {
+					break
+				}
+			}
+			p := filepath.Join(dir, "all.ndjson")
+			if err := os.WriteFile(p, all.Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			checkExactlyOnceInOrder(t, emu, apps, fileIDs(t, p))
+		})
+	}
+}
