@@ -155,7 +155,7 @@ func TestAuth(t *testing.T) {
 			}
 		})
 	}
-	dump := fmt.Sprintf("%+v %v", e.Requests(), creds)
+	dump := fmt.Sprintf("%+v %v %v", e.Requests(), creds, Options{Token: "bearer-secret", OAuth: creds})
 	for _, secret := range []string{"bearer-secret", creds.Secret, CleverToolsConsumerSecret} {
 		if strings.Contains(dump, secret) {
 			t.Errorf("a secret shows in the request log or String(): %q", secret)

@@ -44,6 +44,8 @@ type Emulator struct {
 	closed    chan struct{}
 }
 
+var _ http.Handler = (*Emulator)(nil)
+
 // Request is one received request, as recorded for tests.
 type Request struct {
 	Time   time.Time

@@ -43,8 +43,8 @@ type StatusFault struct {
 // MalformedKind is the kind of an injected frame.
 type MalformedKind int
 
-// The kinds of injected frames. Frames of kinds that carry a log carry no "id:" line and a
-// JSON "id" of the form "fault-<kind>-<position>", never one of Lines.
+// The kinds of injected frames. Frames of kinds that carry a log carry an "id:" line (but
+// NoID) and a JSON "id", both of the form "fault-<kind>-<position>", never one of Lines.
 const (
 	// BadJSON is an APPLICATION_LOG whose data is truncated JSON.
 	BadJSON MalformedKind = iota + 1

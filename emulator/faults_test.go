@@ -223,7 +223,7 @@ func TestMalformed(t *testing.T) {
 		t.Fatalf("no frame holds %q", s)
 		return ""
 	}
-	if f := frameWith(`"id":"fault-badjson-10"`); json.Valid([]byte(strings.TrimPrefix(f, "event: APPLICATION_LOG\ndata: "))) {
+	if f := frameWith(`"id":"fault-badjson-10"`); json.Valid([]byte(strings.TrimPrefix(f, "id: fault-badjson-10\nevent: APPLICATION_LOG\ndata: "))) {
 		t.Errorf("bad JSON frame is valid: %q", f)
 	}
 	if f := frameWith(`fault-unknown-20`); !strings.HasPrefix(f, "event: LOG_V5_PREVIEW\n") {
@@ -235,9 +235,12 @@ func TestMalformed(t *testing.T) {
 	if f := frameWith(`fault-oversized-40`); len(f) < 100000 {
 		t.Errorf("oversized frame of %d bytes", len(f))
 	}
-	for _, id := range []string{"fault-noid-50", "fault-badjson-10", "fault-utf8-30", "fault-oversized-40"} {
-		if f := frameWith(id); strings.HasPrefix(f, "id:") || strings.Contains(f, "\nid:") {
-			t.Errorf("%s frame has an id line", id)
+	if f := frameWith("fault-noid-50"); strings.HasPrefix(f, "id:") || strings.Contains(f, "\nid:") {
+		t.Errorf("the NoID frame has an id line: %q", f)
+	}
+	for _, id := range []string{"fault-badjson-10", "fault-utf8-30", "fault-oversized-40"} {
+		if f := frameWith(id); !strings.HasPrefix(f, "id: "+id+"\n") {
+			t.Errorf("%s frame lacks its id line", id)
 		}
 	}
 	if !strings.Contains(body, ": emulator comment") || strings.Contains(body, "fault-badjson-5") {

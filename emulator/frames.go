@@ -65,8 +65,13 @@ func (f *frameBytes) malformedFrame(m Malformed, a *appState, pos int64, r rec, 
 		b = appendJSONString(b, msg)
 		return append(b, `"}`...)
 	}
+	// Injected log frames carry an id line (with the fake id) so that they
+	// are malformed only in the way their kind says; NoID has none.
 	logFrame := func(data []byte) []byte {
-		b := []byte(f.field("event") + "APPLICATION_LOG" + f.eol + f.field("data"))
+		b := []byte(f.field("id") + fakeID + f.eol + f.field("event") + "APPLICATION_LOG" + f.eol + f.field("data"))
+		if m.Kind == NoID {
+			b = []byte(f.field("event") + "APPLICATION_LOG" + f.eol + f.field("data"))
+		}
 		b = append(b, data...)
 		return append(b, f.end...)
 	}

@@ -45,6 +45,12 @@ type Options struct {
 	Seed int64
 }
 
+// String summarises the options without the secrets.
+func (o Options) String() string {
+	return fmt.Sprintf("emulator.Options{%d apps, token set %v, oauth %v, heartbeat %v, seed %d}",
+		len(o.Apps), o.Token != "", o.OAuth, o.HeartbeatInterval, o.Seed)
+}
+
 // OAuthCreds are OAuth1 credentials as `clever login` stores them. When ConsumerKey and
 // ConsumerSecret are both empty, the public clever-tools pair is used. No credentials are
 // accepted for OAuth when Token is empty.

@@ -1,7 +1,9 @@
 package source
 
 import (
+	"bytes"
 	"encoding/json"
+	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -26,8 +28,9 @@ func (e *decodeError) Error() string { return "malformed frame: " + e.kind }
 
 // decodeLog turns the data of an APPLICATION_LOG frame into an event: it
 // checks that data is one valid JSON object in valid UTF-8 and reads its
-// `id` and `date`, leaving every other byte as it came. The event's Raw
-// shares memory with data (strings are immutable, so it is never written).
+// `id` and `date`, leaving every other byte as it came (but for newlines
+// between JSON tokens, removed). The event's Raw shares memory with data
+// (strings are immutable, so it is never written).
 func decodeLog(data string) (event.Event, error) {
 	raw := unsafe.Slice(unsafe.StringData(data), len(data))
 	if !utf8.Valid(raw) {
@@ -35,6 +38,16 @@ func decodeLog(data string) (event.Event, error) {
 	}
 	if !json.Valid(raw) {
 		return event.Event{}, &decodeError{KindBadJSON}
+	}
+	if strings.ContainsAny(data, "\r\n") {
+		// Data split over several `data:` lines arrives joined by newlines
+		// (legal JSON whitespace): compact it so that one event stays one
+		// NDJSON line.
+		var b bytes.Buffer
+		if err := json.Compact(&b, raw); err != nil {
+			return event.Event{}, &decodeError{KindBadJSON}
+		}
+		raw = b.Bytes()
 	}
 	var id, date string
 	var haveID, haveDate bool

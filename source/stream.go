@@ -124,13 +124,25 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 	res := attemptResult{reason: "closed"}
 	body := &watchedReader{r: resp.Body, wd: wd}
 	frameLimit := max(4*s.cfg.MaxEventBytes, 1<<20)
+	// go-sse reports the last id seen on the stream, not the frame's own:
+	// a frame whose id did not change the last one carried no id line.
+	prevID := ""
 	for ev, err := range sse.Read(body, &sse.ReadConfig{MaxEventSize: frameLimit}) {
 		if err != nil {
 			res.reason, res.err = reasonOf(ctx, "read"), err
 			return res
 		}
+		hasID := ev.LastEventID != prevID && ev.LastEventID != ""
+		prevID = ev.LastEventID
 		switch ev.Type {
 		case "APPLICATION_LOG":
+			if !hasID {
+				// The protocol gives every log frame its id; without one
+				// the line cannot be resumed after.
+				s.m.Received.WithLabelValues(s.cfg.Name).Inc()
+				s.malformed(KindMissingID, "no id line")
+				continue
+			}
 			if err := s.handleLog(ctx, ev.Data); err != nil {
 				res.reason, res.err = "stopping", err
 				return res
