@@ -74,7 +74,7 @@ type Source struct {
 	// connected is set after the first accepted stream.
 	connected bool
 	// ready is set once a stream was accepted or the source is complete.
-	ready atomic.Bool
+	ready        atomic.Bool
 	malformedLog *logLimiter
 }
 

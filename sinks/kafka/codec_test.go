@@ -80,6 +80,7 @@ func TestSASL(t *testing.T) {
 			if msg := err.Error(); !strings.Contains(msg, "sasl login refused") || !strings.Contains(msg, user) || strings.Contains(msg, pass) {
 				t.Fatalf("start with a wrong password: %v", err)
 			}
+			t.Logf("start with a wrong password: %v", err)
 		})
 	}
 }

@@ -64,7 +64,7 @@ func defaultTuning() tuning {
 		attempts:     3,
 		backoffMin:   100 * time.Millisecond,
 		backoffMax:   time.Second,
-		batchTimeout: time.Millisecond,
+		batchTimeout: 100 * time.Microsecond,
 		metadataTTL:  5 * time.Second,
 	}
 }
