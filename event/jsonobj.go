@@ -2,7 +2,6 @@ package event
 
 import (
 	"encoding/json"
-	"errors"
 )
 
 // Member is one top-level member of a JSON object: the key's raw bytes
@@ -24,22 +23,21 @@ func (m Member) StringValue() (string, bool) {
 	return unquote(m.Value), true
 }
 
-var errNotObject = errors.New("not a JSON object")
 
 // EachMember calls fn for each top-level member of the JSON object obj, in
 // order, until fn returns false. obj must be valid JSON (check with
 // json.Valid first): EachMember does not validate, it only reports
-// errNotObject-like errors when obj is not an object. It allocates nothing.
+// ErrNotObject when obj is not an object. It allocates nothing.
 func EachMember(obj []byte, fn func(Member) bool) error {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
-		return errNotObject
+		return ErrNotObject
 	}
 	i++
 	for {
 		i = skipSpace(obj, i)
 		if i >= len(obj) {
-			return errNotObject
+			return ErrNotObject
 		}
 		if obj[i] == '}' {
 			return nil
@@ -48,18 +46,18 @@ func EachMember(obj []byte, fn func(Member) bool) error {
 			i = skipSpace(obj, i+1)
 		}
 		if i >= len(obj) || obj[i] != '"' {
-			return errNotObject
+			return ErrNotObject
 		}
 		kEnd := skipString(obj, i)
 		key := obj[i:kEnd]
 		i = skipSpace(obj, kEnd)
 		if i >= len(obj) || obj[i] != ':' {
-			return errNotObject
+			return ErrNotObject
 		}
 		i = skipSpace(obj, i+1)
 		vEnd := skipValue(obj, i)
 		if vEnd <= i {
-			return errNotObject
+			return ErrNotObject
 		}
 		if !fn(Member{Key: key, Value: obj[i:vEnd]}) {
 			return nil

@@ -25,5 +25,6 @@ go test -race -count=1 -timeout 12m ./...
 echo "== fuzz (short runs)"
 fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-10s}" "$1"; }
 fuzz ./event FuzzEachMember
+fuzz ./event FuzzScanObject
 fuzz ./source FuzzDecodeLog
 fuzz ./config FuzzParse

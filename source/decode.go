@@ -33,10 +33,20 @@ func (e *decodeError) Error() string { return "malformed frame: " + e.kind }
 // (strings are immutable, so it is never written).
 func decodeLog(data string) (event.Event, error) {
 	raw := unsafe.Slice(unsafe.StringData(data), len(data))
-	if !utf8.Valid(raw) {
-		return event.Event{}, &decodeError{KindInvalidUTF8}
-	}
-	if !json.Valid(raw) {
+	var id, date string
+	var haveID, haveDate bool
+	err := event.ScanObject(raw, func(m event.Member) {
+		switch string(m.Key) {
+		case `"id"`:
+			id, haveID = m.StringValue()
+		case `"date"`:
+			date, haveDate = m.StringValue()
+		}
+	})
+	if err != nil {
+		if !utf8.Valid(raw) {
+			return event.Event{}, &decodeError{KindInvalidUTF8}
+		}
 		return event.Event{}, &decodeError{KindBadJSON}
 	}
 	if strings.ContainsAny(data, "\r\n") {
@@ -48,20 +58,6 @@ func decodeLog(data string) (event.Event, error) {
 			return event.Event{}, &decodeError{KindBadJSON}
 		}
 		raw = b.Bytes()
-	}
-	var id, date string
-	var haveID, haveDate bool
-	err := event.EachMember(raw, func(m event.Member) bool {
-		switch string(m.Key) {
-		case `"id"`:
-			id, haveID = m.StringValue()
-		case `"date"`:
-			date, haveDate = m.StringValue()
-		}
-		return !(haveID && haveDate)
-	})
-	if err != nil {
-		return event.Event{}, &decodeError{KindBadJSON}
 	}
 	if !haveID || id == "" {
 		return event.Event{}, &decodeError{KindMissingID}

@@ -36,7 +36,7 @@ func (s *syncBuffer) String() string {
 }
 
 // startEmulator serves emu on loopback for the test's duration.
-func startEmulator(t *testing.T, opts emulator.Options) (*emulator.Emulator, string) {
+func startEmulator(t testing.TB, opts emulator.Options) (*emulator.Emulator, string) {
 	t.Helper()
 	emu := emulator.New(opts)
 	srv := httptest.NewServer(emu)

@@ -92,10 +92,7 @@ func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, i
 		fmt.Fprintf(stderr, "logship %s: --config FILE is required\n", name)
 		return nil, exitUsage
 	}
-	cfg, err := config.Load(*path, os.LookupEnv)
-	if err == nil {
-		err = cfg.Validate()
-	}
+	cfg, err := loadConfigFile(*path)
 	if err != nil {
 		var ps config.Problems
 		if errors.As(err, &ps) {
@@ -128,4 +125,17 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signalContext(context.Background())
 	defer stop()
 	return runAgent(ctx, cfg, agentIO{stdout: stdout, stderr: stderr, reopen: reopenSignal()})
+}
+
+// loadConfigFile loads and validates a configuration file, with the
+// process environment for `${VAR}`.
+func loadConfigFile(path string) (*config.Config, error) {
+	cfg, err := config.Load(path, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
