@@ -8,6 +8,7 @@ import (
 	"github.com/logship/logship/config"
 	"github.com/logship/logship/pipeline"
 	"github.com/logship/logship/sinks/httpsink"
+	"github.com/logship/logship/sinks/kafka"
 )
 
 // buildNetworkSink constructs the http and kafka sinks and sets their
@@ -23,6 +24,12 @@ func buildNetworkSink(sc config.Sink, spec *pipeline.SinkSpec, log *zap.Logger) 
 			Logger:    log.With(zap.String("sink", sc.Name)),
 			InFlight:  max(1, sc.InFlight),
 			UserAgent: "logship/" + versionString(),
+		})
+	case "kafka":
+		return kafka.New(sc.Kafka, kafka.Options{
+			Name:   sc.Name,
+			Logger: log.With(zap.String("sink", sc.Name)),
+			Batch:  spec.Batch,
 		})
 	}
 	return nil, fmt.Errorf("sink type %q is not available in this build", sc.Type)

@@ -2,10 +2,13 @@ package kafka
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
@@ -81,6 +84,47 @@ func TestSASL(t *testing.T) {
 				t.Fatalf("start with a wrong password: %v", err)
 			}
 			t.Logf("start with a wrong password: %v", err)
+		})
+	}
+}
+
+// TestAcks produces with each acks setting and checks what the Produce
+// requests ask for; with none, the write returns before the broker has the
+// messages, so the reader waits for them.
+func TestAcks(t *testing.T) {
+	for _, tt := range []struct {
+		acks string
+		want int16
+	}{{"", -1}, {"all", -1}, {"leader", 1}, {"none", 0}} {
+		acks := tt.acks
+		t.Run("acks="+acks, func(t *testing.T) {
+			c := startCluster(t, kfake.SeedTopics(2, "logs"))
+			var seen atomic.Int32
+			seen.Store(99)
+			c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+				seen.Store(int32(req.(*kmsg.ProduceRequest).Acks))
+				return nil, nil, false
+			})
+			cfg := sinkConfig(c, "logs")
+			cfg.Acks = acks
+			s := newSink(t, cfg)
+			if err := s.Write(t.Context(), makeBatches(100, 3, 100)[0]); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				recs := consume(t, c, "logs")
+				if len(recs) == 100 {
+					break
+				}
+				if acks != "none" || time.Now().After(deadline) {
+					t.Fatalf("read %d records, want 100", len(recs))
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if got := seen.Load(); got != int32(tt.want) {
+				t.Fatalf("produce requests ask for acks %d, want %d", got, tt.want)
+			}
 		})
 	}
 }

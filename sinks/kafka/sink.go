@@ -37,7 +37,8 @@ type Options struct {
 	Logger *zap.Logger
 	// Batch is the sink's effective batching (pipeline.batch with the
 	// sink's overrides). Batch.MaxEvents sizes kafka-go's per-partition
-	// batches so that one Write sends at most one request per partition.
+	// batches, so that a Write sends one request per partition (as long as
+	// a partition's share fits max_message_bytes).
 	Batch config.Batch
 }
 
@@ -64,7 +65,7 @@ func defaultTuning() tuning {
 		attempts:     3,
 		backoffMin:   100 * time.Millisecond,
 		backoffMax:   time.Second,
-		batchTimeout: 100 * time.Microsecond,
+		batchTimeout: time.Millisecond,
 		metadataTTL:  5 * time.Second,
 	}
 }
@@ -93,9 +94,9 @@ type Sink struct {
 	warned  map[string]bool
 }
 
-// New returns a sink for cfg, which must have passed config validation
-// (defaults set). It does no I/O: connections open in Start or on the first
-// Write.
+// New returns a sink for cfg, normally validated by package config with
+// its defaults set (New fills the few it needs when they are zero). It does
+// no I/O: connections open in Start or on the first Write.
 func New(cfg config.KafkaSink, opts Options) (*Sink, error) {
 	if len(cfg.Brokers) == 0 {
 		return nil, errors.New("kafka sink: no brokers")
