@@ -481,7 +481,8 @@ type fieldSet struct {
 var fieldSets sync.Map // reflect.Type → *fieldSet
 
 // fieldsOf returns the keys of struct type t: each exported field's yaml
-// tag name (or its lower-cased name), skipping `-`, flattening `inline`.
+// tag name (or its lower-cased name), skipping `-`, flattening `inline`
+// structs (embedded ones too).
 func fieldsOf(t reflect.Type) *fieldSet {
 	if fs, ok := fieldSets.Load(t); ok {
 		return fs.(*fieldSet)
@@ -489,15 +490,13 @@ func fieldsOf(t reflect.Type) *fieldSet {
 	fs := &fieldSet{byKey: map[string][]int{}}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
 		tag := f.Tag.Get("yaml")
-		if tag == "-" {
+		name, opts, _ := strings.Cut(tag, ",")
+		inline := slices.Contains(strings.Split(opts, ","), "inline") && f.Type.Kind() == reflect.Struct
+		if tag == "-" || !f.IsExported() && !(f.Anonymous && inline) {
 			continue
 		}
-		name, opts, _ := strings.Cut(tag, ",")
-		if slices.Contains(strings.Split(opts, ","), "inline") && f.Type.Kind() == reflect.Struct {
+		if inline {
 			for _, k := range fieldsOf(f.Type).keys {
 				fs.byKey[k] = append([]int{i}, fieldsOf(f.Type).byKey[k]...)
 				fs.keys = append(fs.keys, k)

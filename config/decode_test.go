@@ -1,10 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func TestUnknownKeys(t *testing.T) {
@@ -273,4 +277,72 @@ func TestAliasBomb(t *testing.T) {
 	if !found {
 		t.Errorf("problems %v lack the size limit", got)
 	}
+}
+
+// upper is a yaml.Unmarshaler, to check that the decoder defers to one.
+type upper string
+
+func (u *upper) UnmarshalYAML(n *yaml.Node) error {
+	if n.Value == "bad" {
+		return errors.New("not acceptable")
+	}
+	*u = upper(strings.ToUpper(n.Value))
+	return nil
+}
+
+type inner struct {
+	In int `yaml:"in"`
+}
+
+// kinds holds the field kinds the decoder supports beyond those of Config,
+// for the settings other helpers add.
+type kinds struct {
+	inner    `yaml:",inline"`
+	U        uint8          `yaml:"u"`
+	P        *int           `yaml:"p"`
+	Any      any            `yaml:"any"`
+	Up       upper          `yaml:"up"`
+	Default  string         // key "default"
+	IntKeys  map[int]string `yaml:"int_keys"`
+	F32      float32        `yaml:"f32"`
+	unexport int
+	Skip     int `yaml:"-"`
+}
+
+func TestDecoderKinds(t *testing.T) {
+	decodeKinds := func(src string) (kinds, []string) {
+		var root yaml.Node
+		if err := yaml.Unmarshal([]byte(src), &root); err != nil {
+			t.Fatal(err)
+		}
+		var k kinds
+		d := &decoder{}
+		d.decode(root.Content[0], reflect.ValueOf(&k).Elem(), "x")
+		var got []string
+		for _, p := range d.probs {
+			got = append(got, p.String())
+		}
+		return k, got
+	}
+	k, got := decodeKinds("in: 3\nu: 200\np: 5\nany: {a: [1]}\nup: abc\ndefault: d\nf32: 1.5\n")
+	if len(got) > 0 {
+		t.Fatalf("problems %v", got)
+	}
+	if k.In != 3 || k.U != 200 || k.P == nil || *k.P != 5 || k.Up != "ABC" || k.Default != "d" || k.F32 != 1.5 {
+		t.Errorf("decoded %+v", k)
+	}
+	if m, ok := k.Any.(map[string]any); !ok || len(m) != 1 {
+		t.Errorf("any = %#v", k.Any)
+	}
+	_, got = decodeKinds("u: 300\nup: bad\nint_keys: {1: a}\nskip: 1\nunexport: 1\nu2: -1\n")
+	checkProblems(t, got, []string{
+		"x.u: out of range",
+		"x.up: not acceptable",
+		"x.int_keys: unsupported setting type (map keys must be strings)",
+		"x.skip: unknown key",
+		"x.unexport: unknown key",
+		"x.u2: unknown key (did you mean u?)",
+	}, true)
+	_, got = decodeKinds("u: -1\np: [1]\n")
+	checkProblems(t, got, []string{"x.u: must not be negative", "x.p: must be an integer"}, true)
 }

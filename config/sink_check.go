@@ -3,7 +3,6 @@ package config
 import (
 	"io/fs"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -61,11 +60,10 @@ func (s *FileSink) validate(path string) []Problem {
 	return ps
 }
 
-// FileMode returns Mode parsed (octal: `0640`, `640` or `0o640`); ok is
-// false when it is not permission bits.
+// FileMode returns Mode parsed (octal, such as 0640 or 640); ok is false
+// when it is not permission bits.
 func (s FileSink) FileMode() (mode fs.FileMode, ok bool) {
-	m := strings.TrimPrefix(strings.TrimPrefix(s.Mode, "0o"), "0O")
-	v, err := strconv.ParseUint(m, 8, 32)
+	v, err := strconv.ParseUint(s.Mode, 8, 32)
 	if err != nil || v > 0o777 {
 		return 0, false
 	}
