@@ -23,7 +23,6 @@ func (m Member) StringValue() (string, bool) {
 	return unquote(m.Value), true
 }
 
-
 // EachMember calls fn for each top-level member of the JSON object obj, in
 // order, until fn returns false. obj must be valid JSON (check with
 // json.Valid first): EachMember does not validate, it only reports
