@@ -305,8 +305,8 @@ type kinds struct {
 	Default  string         // key "default"
 	IntKeys  map[int]string `yaml:"int_keys"`
 	F32      float32        `yaml:"f32"`
-	unexport int
-	Skip     int `yaml:"-"`
+	unexport int            //lint:ignore U1000 an unexported field the decoder must skip
+	Skip     int            `yaml:"-"`
 }
 
 func TestDecoderKinds(t *testing.T) {

@@ -106,7 +106,6 @@ type streamer struct {
 	endMs    int64 // a line dated at or after this ends an until stream
 	sent     int64 // lines sent on this stream
 	drop     int64 // drop after this many lines; 0: never
-	dropNow  bool
 	clean    bool
 	faults   *faultState
 	mi       int
