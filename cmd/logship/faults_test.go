@@ -299,3 +299,73 @@ func TestHTTPSinkRefusalDeadLetters(t *testing.T) {
 		}
 	}
 }
+
+// TestOAuthSignatures: OAuth1 credentials, with clever-tools' PLAINTEXT
+// header and with RFC 5849 HMAC-SHA512 signatures, verified by the
+// emulator; every line arrives once.
+func TestOAuthSignatures(t *testing.T) {
+	for _, sig := range []string{"plaintext", "hmac-sha512"} {
+		t.Run(sig, func(t *testing.T) {
+			emu, api := startEmulator(t, emulator.Options{Apps: smallApps(2000)[:1], Seed: 8,
+				OAuth: emulator.OAuthCreds{Token: "tok en/1", Secret: "s&cret+2"}, Faults: emulator.Faults{DropEvery: 500}})
+			apps := emu.Apps()
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out.ndjson")
+			yaml := strings.Replace(backfillYAML(api, dir, out, apps, ""), "  token: test-token\n",
+				"  oauth:\n    token: \"tok en/1\"\n    secret: \"s&cret+2\"\n    signature: "+sig+"\n", 1)
+			runBackfill(t, yaml, 0)
+			checkExactlyOnceInOrder(t, emu, apps, fileIDs(t, out))
+			for _, r := range emu.Requests() {
+				if r.Status != http.StatusOK || !strings.Contains(strings.ToLower(r.Auth), strings.TrimPrefix(sig, "hmac-")) {
+					t.Fatalf("request answered %d with auth %q", r.Status, r.Auth)
+				}
+			}
+		})
+	}
+}
+
+// TestForbiddenAndBadRequest: 403 and 400 at start are fatal, like 401.
+func TestForbiddenAndBadRequest(t *testing.T) {
+	emu, api := startEmulator(t, emulator.Options{Token: "test-token",
+		Apps: []emulator.App{{Backlog: 10, Forbidden: true}, {Backlog: 10}}})
+	apps := emu.Apps()
+	dir := t.TempDir()
+	stderr := runBackfill(t, backfillYAML(api, dir, filepath.Join(dir, "o"), apps[:1], ""), 1)
+	if !strings.Contains(stderr, "403") || !strings.Contains(stderr, apps[0].ID) {
+		t.Fatalf("403 message: %s", stderr)
+	}
+	emu.QueueStatus(emulator.StatusFault{Code: 400})
+	stderr = runBackfill(t, backfillYAML(api, t.TempDir(), filepath.Join(dir, "o2"), apps[1:], ""), 1)
+	if !strings.Contains(stderr, "400") {
+		t.Fatalf("400 message: %s", stderr)
+	}
+}
+
+// TestLimitAcrossReconnects: `limit` counts what was received across
+// reconnects; the source completes after exactly limit lines.
+func TestLimitAcrossReconnects(t *testing.T) {
+	emu, api := startEmulator(t, emulator.Options{Apps: smallApps(3000)[:1], Token: "test-token", Seed: 10,
+		Faults: emulator.Faults{DropEvery: 400}})
+	apps := emu.Apps()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.ndjson")
+	yaml := strings.Replace(backfillYAML(api, dir, out, apps, ""), "    lookback: 3s\n", "    lookback: 3s\n    limit: 1234\n", 1)
+	runBackfill(t, yaml, 0)
+	got := fileIDs(t, out)[apps[0].ID]
+	want := emu.Lines(apps[0].ID)[:1234]
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines, want 1234", len(got))
+	}
+	for i := range want {
+		if got[i] != want[i].ID {
+			t.Fatalf("line %d: %s, want %s", i, got[i], want[i].ID)
+		}
+	}
+	var limits []string
+	for _, r := range emu.Requests() {
+		limits = append(limits, r.Query.Get("limit"))
+	}
+	if len(limits) < 3 || limits[0] != "1234" || limits[1] == "1234" {
+		t.Fatalf("limit not recounted across reconnects: %v", limits)
+	}
+}
