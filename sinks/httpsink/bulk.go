@@ -46,17 +46,17 @@ func (e *bulkEncoder) encode(dst []byte, evs []event.Event, sc *scratch) []byte 
 	for i := range evs {
 		ev := &evs[i]
 		if len(e.names) > 0 {
-			_ = sc.scan.scan(ev.Raw) // a malformed event gets the defaults
+			_ = sc.scan.Read(ev.Raw) // a malformed event gets the defaults
 		}
-		sc.tmp = e.index.render(sc.tmp[:0], ev, sc.scan.vals)
+		sc.tmp = e.index.render(sc.tmp[:0], ev, sc.scan.Values)
 		idx := lowerASCII(sc.tmp)
 		dst = append(dst, `{"`...)
 		dst = append(dst, e.action...)
 		dst = append(dst, `":{"_index":`...)
-		dst = appendJSONString(dst, idx)
+		dst = event.AppendString(dst, idx)
 		if ev.ID != "" {
 			dst = append(dst, `,"_id":`...)
-			dst = appendJSONString(dst, ev.ID)
+			dst = event.AppendString(dst, ev.ID)
 		}
 		dst = append(dst, "}}\n"...)
 		dst = append(dst, ev.Raw...)

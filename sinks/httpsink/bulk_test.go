@@ -212,7 +212,7 @@ func TestBulkIndexTemplate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sc := &scratch{scan: newFieldScanner(enc.fields())}
+			sc := &scratch{scan: event.NewFieldReader(enc.fields())}
 			body := enc.encode(nil, []event.Event{tt.ev}, sc)
 			action, doc, _ := strings.Cut(string(body), "\n")
 			want := `{"create":{"_index":"` + tt.want + `","_id":"a\"1"}}`

@@ -19,7 +19,7 @@ type encoder interface {
 
 // scratch is the reusable memory of one Write.
 type scratch struct {
-	scan *fieldScanner
+	scan *event.FieldReader
 	tmp  []byte
 	loki lokiState
 }

@@ -72,13 +72,13 @@ func (e *lokiEncoder) encode(dst []byte, evs []event.Event, sc *scratch) []byte 
 	for i := range evs {
 		ev := &evs[i]
 		if len(e.names) > 0 {
-			_ = sc.scan.scan(ev.Raw) // a malformed event gets the defaults
+			_ = sc.scan.Read(ev.Raw) // a malformed event gets the defaults
 		}
 		sc.tmp, st.ends = sc.tmp[:0], st.ends[:0]
 		st.key = st.key[:0]
 		start := 0
 		for _, t := range e.values {
-			sc.tmp = t.render(sc.tmp, ev, sc.scan.vals)
+			sc.tmp = t.render(sc.tmp, ev, sc.scan.Values)
 			st.ends = append(st.ends, len(sc.tmp))
 			st.key = binary.AppendUvarint(st.key, uint64(len(sc.tmp)-start))
 			st.key = append(st.key, sc.tmp[start:]...)
@@ -112,7 +112,7 @@ func (e *lokiEncoder) encode(dst []byte, evs []event.Event, sc *scratch) []byte 
 			dst = append(dst, `["`...)
 			dst = strconv.AppendInt(dst, evs[i].Date, 10)
 			dst = append(dst, `",`...)
-			dst = appendJSONString(dst, evs[i].Raw)
+			dst = event.AppendString(dst, evs[i].Raw)
 			dst = append(dst, ']')
 		}
 		dst = append(dst, "]}"...)
@@ -130,9 +130,9 @@ func (e *lokiEncoder) labelObject(dst, vals []byte, ends []int) []byte {
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, e.labels[i])
+			dst = event.AppendString(dst, e.labels[i])
 			dst = append(dst, ':')
-			dst = appendJSONString(dst, vals[start:end])
+			dst = event.AppendString(dst, vals[start:end])
 			n++
 		}
 		start = end

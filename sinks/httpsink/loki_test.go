@@ -58,7 +58,7 @@ func TestLokiFallbackLabel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := &scratch{scan: newFieldScanner(enc.fields())}
+	sc := &scratch{scan: event.NewFieldReader(enc.fields())}
 	evs := []event.Event{
 		{Raw: []byte(`{"message":"a"}`), Date: 5},
 		{Raw: []byte(`{"severity":"info"}`), Date: 6},

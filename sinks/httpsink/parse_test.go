@@ -2,8 +2,6 @@ package httpsink
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"regexp"
 	"testing"
@@ -95,105 +93,6 @@ func TestSnippet(t *testing.T) {
 	if !utf8.ValidString(got) || len(got) > maxReason+len("…") || bytes.ContainsAny([]byte(got), "\n\t\x00") {
 		t.Errorf("snippet %q", got)
 	}
-}
-
-// TestFieldScanner checks the scanner against encoding/json on the
-// shapes that matter.
-func TestFieldScanner(t *testing.T) {
-	names := []string{"applicationId", "severity", "pid", "instanceId", "ok", "x"}
-	for _, raw := range []string{
-		`{"applicationId":"app_1","severity":"info","pid":42,"instanceId":"i","ok":true,"x":null}`,
-		` { "nested" : {"severity":"no","a":[1,{"b":"}"}]} , "severity" : "warn" } `,
-		`{"sever\u0069ty":"esc","pid":-1.5e3,"x":"a\"b\\c\u00e9"}`,
-		`{"x":"first","x":"last"}`,
-		`{}`,
-		`{"a":[],"b":{},"ok":false}`,
-	} {
-		checkScanner(t, names, []byte(raw))
-	}
-	f := newFieldScanner(names)
-	for _, bad := range []string{``, `[]`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":"x`, `{"a":1 "b":2}`, "{\"a\":\"\x01\"}"} {
-		if err := f.scan([]byte(bad)); err == nil {
-			t.Errorf("scan(%q) accepted malformed JSON", bad)
-		}
-	}
-}
-
-// checkScanner compares the scanner's values with encoding/json's.
-func checkScanner(t *testing.T, names []string, raw []byte) {
-	t.Helper()
-	var m map[string]any
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if d.Decode(&m) != nil || m == nil {
-		return
-	}
-	if d.More() {
-		return
-	}
-	f := newFieldScanner(names)
-	if err := f.scan(raw); err != nil {
-		t.Fatalf("scan(%q): %v", raw, err)
-	}
-	for i, n := range names {
-		want := ""
-		switch v := m[n].(type) {
-		case string:
-			want = v
-		case json.Number:
-			want = v.String()
-		case bool:
-			want = fmt.Sprint(v)
-		}
-		if got := string(f.vals[i]); got != want {
-			t.Errorf("scan(%q)[%s] = %q, want %q", raw, n, got, want)
-		}
-	}
-}
-
-func FuzzFieldScanner(f *testing.F) {
-	f.Add([]byte(`{"applicationId":"app_1","severity":"info","pid":42}`))
-	f.Add([]byte(`{"severity":{"x":["}"]},"pid":"a\"b","severity":"x"}`))
-	f.Add([]byte(`{"sev\u0065rity":"e","x":null}`))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		if !utf8.Valid(raw) { // encoding/json replaces invalid bytes; the scanner keeps them
-			_ = newFieldScanner([]string{"severity"}).scan(raw)
-			return
-		}
-		checkScanner(t, []string{"applicationId", "severity", "pid", "x"}, raw)
-	})
-}
-
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"b\s`, "ctl\x00\x1f\n\r\t", "ünicode ☃ 𝄞", "bad \xff\xfe utf8", "\u2028"} {
-		checkJSONString(t, s)
-	}
-}
-
-func checkJSONString(t *testing.T, s string) {
-	t.Helper()
-	enc := appendJSONString(nil, s)
-	if !json.Valid(enc) {
-		t.Fatalf("appendJSONString(%q) = %s: not valid JSON", s, enc)
-	}
-	var back string
-	if err := json.Unmarshal(enc, &back); err != nil {
-		t.Fatal(err)
-	}
-	want, _ := json.Marshal(s) // encoding/json's view, with U+FFFD for bad bytes
-	var wantBack string
-	_ = json.Unmarshal(want, &wantBack)
-	if back != wantBack {
-		t.Fatalf("appendJSONString(%q) decodes to %q, want %q", s, back, wantBack)
-	}
-	if b := appendJSONString(nil, []byte(s)); !bytes.Equal(b, enc) {
-		t.Fatalf("string and []byte forms differ: %s, %s", enc, b)
-	}
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	f.Add("a\"b\\c\n\x00é\xff")
-	f.Fuzz(func(t *testing.T, s string) { checkJSONString(t, s) })
 }
 
 func FuzzBulkResult(f *testing.F) {

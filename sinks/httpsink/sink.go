@@ -124,7 +124,7 @@ func New(cfg config.HTTPSink, opts Options) (*Sink, error) {
 	}
 	s.transport, s.client = newClient(cfg.Timeout, opts.InFlight)
 	fields := s.enc.fields()
-	s.bufs.New = func() any { return &writeBuf{sc: scratch{scan: newFieldScanner(fields)}} }
+	s.bufs.New = func() any { return &writeBuf{sc: scratch{scan: event.NewFieldReader(fields)}} }
 
 	if cfg.TLS.InsecureSkipVerify {
 		s.log.Warn("TLS CERTIFICATE VERIFICATION IS OFF for this sink: anyone on the path can read and alter the logs it sends; set tls.ca_file instead of tls.insecure_skip_verify",

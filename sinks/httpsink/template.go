@@ -27,7 +27,7 @@ type part struct {
 }
 
 // compileTemplate parses s and registers its fields in *fields (the list a
-// fieldScanner fills).
+// event.FieldReader fills).
 func compileTemplate(s string, dates bool, fields *[]string) (*template, error) {
 	parsed, err := config.ParseHTTPTemplate(s, dates)
 	if err != nil {
@@ -57,7 +57,7 @@ func compileTemplate(s string, dates bool, fields *[]string) (*template, error) 
 const appFieldName = "applicationId"
 
 // render appends the template's value for ev to dst; vals are the event's
-// field values as a fieldScanner found them.
+// field values as an event.FieldReader found them.
 func (t *template) render(dst []byte, ev *event.Event, vals [][]byte) []byte {
 	if t.isConst {
 		return append(dst, t.constant...)

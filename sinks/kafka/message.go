@@ -29,9 +29,9 @@ type scratch struct {
 	// arena holds copies of the events' bytes (values, keys, header
 	// values), so that the caller may reuse its batch once Write returns,
 	// even while kafka-go still sends an abandoned Write's messages.
-	arena []byte
-	vals  [][]byte // the template fields of the current event
-	buf   []byte   // template rendering
+	arena  []byte
+	fields *event.FieldReader // the template fields of the current event
+	buf    []byte             // template rendering
 	// topics interns rendered topic names across Writes.
 	topics map[string]string
 	// resolved maps a topic to the topic its events go to in this Write
@@ -49,7 +49,7 @@ func (s *Sink) getScratch() *scratch {
 		return sc
 	}
 	return &scratch{
-		vals:     make([][]byte, len(s.fields)),
+		fields:   event.NewFieldReader(s.fields),
 		topics:   make(map[string]string),
 		resolved: make(map[string]string),
 	}
@@ -62,7 +62,7 @@ func (s *Sink) putScratch(sc *scratch, reuse bool) {
 		return
 	}
 	clear(sc.msgs) // drop references to topics and header slices
-	clear(sc.vals)
+	clear(sc.fields.Values)
 	clear(sc.resolved)
 	if len(sc.topics) > maxInterned {
 		clear(sc.topics)
@@ -118,7 +118,7 @@ func (s *Sink) build(ctx context.Context, c *conn, sc *scratch, b *event.Batch) 
 	for i := range b.Events {
 		e := &b.Events[i]
 		if len(s.fields) > 0 {
-			scanFields(e.Raw, s.fields, sc.vals)
+			_ = sc.fields.Read(e.Raw) // a malformed event renders the fallbacks
 		}
 		topic, err := s.topicFor(ctx, c, sc)
 		if err != nil {
@@ -166,7 +166,7 @@ func (s *Sink) keyFor(sc *scratch, e *event.Event) []byte {
 	case "", config.KafkaKeyApplicationID:
 		k = e.AppID
 	default:
-		buf, ok := s.keyTmpl.render(sc.buf[:0], sc.vals)
+		buf, ok := s.keyTmpl.render(sc.buf[:0], sc.fields.Values)
 		sc.buf = buf
 		if ok {
 			return sc.keep(buf)
@@ -179,11 +179,11 @@ func (s *Sink) keyFor(sc *scratch, e *event.Event) []byte {
 	return sc.keepString(k)
 }
 
-// topicFor returns the topic of the event whose fields are in sc.vals.
+// topicFor returns the topic of the event whose fields are in sc.fields.Values.
 func (s *Sink) topicFor(ctx context.Context, c *conn, sc *scratch) (string, error) {
 	topic := s.cfg.Topic
 	if s.topicTmpl != nil {
-		buf, ok := s.topicTmpl.render(sc.buf[:0], sc.vals)
+		buf, ok := s.topicTmpl.render(sc.buf[:0], sc.fields.Values)
 		sc.buf = buf
 		if ok && validTopic(buf) {
 			t, found := sc.topics[string(buf)]

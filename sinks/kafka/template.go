@@ -11,7 +11,7 @@ import (
 type template struct {
 	parts []config.TemplatePart
 	// slot[i] is, for a field part, the index of its field in the sink's
-	// field list (the values that scanFields fills); -1 for a literal.
+	// field list (the values an event.FieldReader reads); -1 for a literal.
 	slot []int
 }
 

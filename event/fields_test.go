@@ -1,4 +1,4 @@
-package kafka
+package event
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-func TestScanFields(t *testing.T) {
+func TestFieldReader(t *testing.T) {
 	names := []string{"applicationId", "zone", "pid"}
 	tests := []struct {
 		raw  string
@@ -28,12 +28,12 @@ func TestScanFields(t *testing.T) {
 		{`["zone","par"]`, []string{"<nil>", "<nil>", "<nil>"}},
 		{`{}`, []string{"<nil>", "<nil>", "<nil>"}},
 		{``, []string{"<nil>", "<nil>", "<nil>"}},
-		{`{"pid":12abc}`, []string{"<nil>", "<nil>", "<nil>"}},
+		{`{"pid":12abc}`, []string{"<nil>", "<nil>", "12"}}, // cut after a valid number
 	}
-	vals := make([][]byte, len(names))
+	r := NewFieldReader(names)
 	for _, tt := range tests {
-		scanFields([]byte(tt.raw), names, vals)
-		for i, v := range vals {
+		_ = r.Read([]byte(tt.raw))
+		for i, v := range r.Values {
 			got := string(v)
 			if v == nil {
 				got = "<nil>"
@@ -45,19 +45,18 @@ func TestScanFields(t *testing.T) {
 	}
 }
 
-func BenchmarkScanFields(b *testing.B) {
-	raw := testEvent(1, 1).Raw
-	names := []string{"applicationId"}
-	vals := make([][]byte, 1)
+func BenchmarkFieldReader(b *testing.B) {
+	raw := []byte(`{"id":"0f3a","applicationId":"app_1","date":"2025-01-01T00:00:00.123Z","zone":"par","message":"hello"}`)
+	r := NewFieldReader([]string{"applicationId"})
 	b.ReportAllocs()
 	for b.Loop() {
-		scanFields(raw, names, vals)
+		_ = r.Read(raw)
 	}
 }
 
-// FuzzScanFields: scanFields never panics, and on a valid object it finds
+// FuzzFieldReader: Read never panics, and on a valid object it finds
 // what encoding/json finds.
-func FuzzScanFields(f *testing.F) {
+func FuzzFieldReader(f *testing.F) {
 	for _, s := range []string{
 		`{"a":"x","b":1,"c":true}`, `{"a":{"b":"c"},"b":[1,"]"]}`, `{"a":"\u00e9\"","b":null}`,
 		`{"a":1e5,"a":"dup"}`, `{`, `{"a":`, `"a"`, `{"a":"b",}`, `{"\u0061":"k"}`,
@@ -66,8 +65,9 @@ func FuzzScanFields(f *testing.F) {
 	}
 	names := []string{"a", "b", "c"}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		vals := make([][]byte, len(names))
-		scanFields(raw, names, vals)
+		r := NewFieldReader(names)
+		_ = r.Read(raw)
+		vals := r.Values
 		if !json.Valid(raw) || !utf8.Valid(raw) {
 			return
 		}

@@ -1,12 +1,12 @@
-package httpsink
+package event
 
 import "unicode/utf8"
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string (quoted and escaped) to dst.
+// AppendString appends s to dst as a JSON string (quoted and escaped).
 // Invalid UTF-8 becomes U+FFFD, as encoding/json does.
-func appendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
+func AppendString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
