@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 )
 
@@ -9,6 +10,39 @@ import (
 type Member struct {
 	Key   []byte
 	Value []byte
+}
+
+// NextMember returns the top-level member of the JSON object obj that
+// starts at or after index i (0 for the first), and the index after it;
+// false when there is none left. Like EachMember it does not validate (obj
+// must be valid JSON) and allocates nothing; it needs no callback:
+//
+//	for m, i, ok := event.NextMember(obj, 0); ok; m, i, ok = event.NextMember(obj, i) { … }
+func NextMember(obj []byte, i int) (Member, int, bool) {
+	if i == 0 {
+		i = bytes.IndexByte(obj, '{') + 1
+		if i == 0 {
+			return Member{}, len(obj), false
+		}
+	}
+	i = skipSpace(obj, i)
+	if i < len(obj) && obj[i] == ',' {
+		i = skipSpace(obj, i+1)
+	}
+	if i >= len(obj) || obj[i] != '"' {
+		return Member{}, len(obj), false
+	}
+	kEnd := skipString(obj, i)
+	j := skipSpace(obj, kEnd)
+	if j >= len(obj) || obj[j] != ':' {
+		return Member{}, len(obj), false
+	}
+	j = skipSpace(obj, j+1)
+	vEnd := skipValue(obj, j)
+	if vEnd <= j {
+		return Member{}, len(obj), false
+	}
+	return Member{Key: obj[i:kEnd], Value: obj[j:vEnd]}, vEnd, true
 }
 
 // Name returns the member's key, unquoted. Keys with escapes are decoded.
@@ -77,17 +111,27 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipString returns the index after the string starting at b[i] == '"'.
+// skipString returns the index after the string starting at b[i] == '"'
+// (len(b) when it is not closed). It jumps from quote to quote with
+// bytes.IndexByte, several times faster than a byte loop on log lines.
 func skipString(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return len(b)
+		}
+		j += k
+		// The quote is escaped when an odd number of backslashes precede it.
+		n := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
 			return j + 1
 		}
+		j++
 	}
-	return len(b)
 }
 
 // skipValue returns the index after the value starting at b[i].

@@ -5,7 +5,8 @@ import "unicode/utf8"
 const hexDigits = "0123456789abcdef"
 
 // AppendString appends s to dst as a JSON string (quoted and escaped).
-// Invalid UTF-8 becomes U+FFFD, as encoding/json does.
+// Invalid UTF-8 becomes U+FFFD and U+2028/U+2029 are escaped, as
+// encoding/json does.
 func AppendString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -17,13 +18,18 @@ func AppendString[S ~string | ~[]byte](dst []byte, s S) []byte {
 		}
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
-			if r != utf8.RuneError || size != 1 {
+			switch {
+			case r == utf8.RuneError && size == 1:
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\ufffd`...)
+			case r == '\u2028' || r == '\u2029': // as encoding/json: safe in JavaScript
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			default:
 				i += size
 				continue
 			}
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
+			i += size
 			start = i
 			continue
 		}

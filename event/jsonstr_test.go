@@ -33,7 +33,7 @@ func checkJSONString(t *testing.T, s string) {
 	}
 }
 
-func FuzzAppendJSONString(f *testing.F) {
+func FuzzAppendString(f *testing.F) {
 	f.Add("a\"b\\c\n\x00é\xff")
 	f.Fuzz(func(t *testing.T, s string) { checkJSONString(t, s) })
 }
