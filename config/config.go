@@ -111,6 +111,13 @@ type Source struct {
 	// when unset).
 	SinceTime time.Time `yaml:"-"`
 	UntilTime time.Time `yaml:"-"`
+	// PushFields and PushFilter are what Load asks the API to select on
+	// the pipeline's behalf (pipeline.push_down): the fields the pipeline
+	// keeps, and its one plain message substring. They are set only when
+	// Fields, respectively Filter, is unset; the source sends them in
+	// their place. The pipeline still enforces both itself.
+	PushFields []string `yaml:"-"`
+	PushFilter string   `yaml:"-"`
 }
 
 // Checkpoint says how often delivered positions are saved.
@@ -120,16 +127,48 @@ type Checkpoint struct {
 	Interval time.Duration `yaml:"interval"`
 }
 
-// Pipeline shapes events between the sources and the sinks.
+// Pipeline shapes events between the sources and the sinks. The stages
+// run in this order: filter (cheap drops first), throttle, fields; then
+// each sink's batching and bounded buffer.
 type Pipeline struct {
+	Filter   Filter   `yaml:"filter"`
 	Throttle Throttle `yaml:"throttle"`
 	Fields   Fields   `yaml:"fields"`
 	// Batch and Buffer are the defaults of every sink (see Sink.Batch).
 	Batch  Batch  `yaml:"batch"`
 	Buffer Buffer `yaml:"buffer"`
+	// PushDown asks the API to do part of the work (default true): it
+	// sends fields.include (plus id, date and what the other stages read)
+	// as the `field` parameter of the sources that set no `fields`, and a
+	// single ASCII filter.message_contains as the `filter` parameter of
+	// the sources that set no `filter`. The pipeline still enforces both.
+	PushDown bool `yaml:"push_down"`
 }
 
-// Throttle is a token bucket over all sources.
+// Filter drops events by content before anything else. An event passes
+// when it passes every condition set; dropped events are counted
+// (logship_events_dropped_total{reason="filter"}) and count as delivered.
+type Filter struct {
+	// MinSeverity keeps events at least this severe: emerg, alert, crit,
+	// err, warning, notice, info or debug (syslog order; error, warn,
+	// critical, emergency, panic and informational are accepted too).
+	// Events without a known severity pass (their `priority` modulo 8 is
+	// used when it is a number).
+	MinSeverity string `yaml:"min_severity"`
+	// MessageContains keeps events whose message holds one of these
+	// substrings, case-insensitively (as the API's own filter);
+	// MessageNotContains drops those holding any of them.
+	MessageContains    []string `yaml:"message_contains"`
+	MessageNotContains []string `yaml:"message_not_contains"`
+	// MessageMatches keeps events whose message matches one of these
+	// regular expressions (RE2 syntax, case-sensitive unless `(?i)`);
+	// MessageNotMatches drops those matching any of them.
+	MessageMatches    []string `yaml:"message_matches"`
+	MessageNotMatches []string `yaml:"message_not_matches"`
+}
+
+// Throttle is a token bucket: one over all sources, or one per
+// application or per instance.
 type Throttle struct {
 	// Rate is in events per second; 0 (default): no throttle.
 	Rate float64 `yaml:"rate"`
@@ -138,13 +177,29 @@ type Throttle struct {
 	// Mode is `block` (default: slow the sources down) or `drop` (count
 	// and drop what exceeds the rate).
 	Mode string `yaml:"mode"`
+	// Key is what a bucket is kept for: `global` (default, empty too: one
+	// bucket), `application` (one per application id) or `instance` (one
+	// per instanceId of the events).
+	Key string `yaml:"key"`
 }
 
-// Fields keeps or removes top-level fields of each event; one of the two
-// at most.
+// Fields shapes the top-level fields of each event, in this order:
+// include or exclude (one of the two at most), parse_message_json, rename,
+// add. Field names are the API's (before any rename).
 type Fields struct {
 	Include []string `yaml:"include"`
 	Exclude []string `yaml:"exclude"`
+	// ParseMessageJSON replaces a `message` that holds a JSON object (as
+	// text) by that object; other messages are kept as they are.
+	ParseMessageJSON bool `yaml:"parse_message_json"`
+	// Rename maps a field's name to a new one; a field already holding a
+	// new name is replaced when the renamed field is present.
+	Rename map[string]string `yaml:"rename"`
+	// Add holds static string values that every event gets, under one
+	// object named AddKey: {"logship":{"env":"prod"}}. An event's own
+	// field of that name is replaced.
+	Add    map[string]string `yaml:"add"`
+	AddKey string            `yaml:"add_key"` // default "logship"
 }
 
 // Batch says when a batch is handed to a sink: as soon as it holds
@@ -159,6 +214,11 @@ type Batch struct {
 type Buffer struct {
 	// MaxBytes is the bound (default 64 MiB); at least Batch.MaxBytes.
 	MaxBytes int `yaml:"max_bytes"`
+	// WhenFull is what happens to an event that does not fit: `block`
+	// (default, empty too: wait, which stops reading the streams) or
+	// `drop_newest` (drop it for this sink, counted as
+	// logship_events_dropped_total{reason="buffer_full"}).
+	WhenFull string `yaml:"when_full"`
 }
 
 // DeadLetter is the file where refused and oversized events go.

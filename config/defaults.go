@@ -18,6 +18,9 @@ const (
 	DefaultConsumerSecret = Secret("MgVMqTr6fWlf2M0tkC2MXOnhfqBWDT")
 	// DeadLetterFile is the dead-letter file's name in state_dir.
 	DeadLetterFile = "dead-letter.ndjson"
+	// DefaultAddKey is the key under which pipeline.fields.add puts its
+	// fields.
+	DefaultAddKey = "logship"
 )
 
 // Default returns a configuration holding every default that does not
@@ -32,8 +35,10 @@ func Default() *Config {
 		Checkpoint: Checkpoint{Interval: time.Second},
 		Pipeline: Pipeline{
 			Throttle: Throttle{Mode: "block"},
+			Fields:   Fields{AddKey: DefaultAddKey},
 			Batch:    Batch{MaxEvents: 1000, MaxBytes: 1 << 20, MaxWait: 200 * time.Millisecond},
 			Buffer:   Buffer{MaxBytes: 64 << 20},
+			PushDown: true,
 		},
 		Log:             Log{Level: "info", Format: "json"},
 		ShutdownTimeout: 30 * time.Second,
@@ -55,13 +60,15 @@ func (s *Sink) prefill() {
 }
 
 // resolve sets, after decoding, the defaults that depend on other keys:
-// source names, throttle burst, dead-letter path, sink names, each sink's
-// type defaults and its batch and buffer (zero fields from pipeline's).
+// source names and push-down, throttle burst, dead-letter path, sink
+// names, each sink's type defaults and its batch and buffer (zero fields
+// from pipeline's).
 func (c *Config) resolve() {
 	for i := range c.Sources {
 		if c.Sources[i].Name == "" {
 			c.Sources[i].Name = c.Sources[i].ApplicationID
 		}
+		c.Sources[i].PushFields, c.Sources[i].PushFilter = c.Pipeline.pushDown(&c.Sources[i])
 	}
 	if t := &c.Pipeline.Throttle; t.Burst == 0 && t.Rate > 0 {
 		t.Burst = int(max(1, math.Ceil(min(t.Rate, math.MaxInt32))))
@@ -117,6 +124,9 @@ func (c *Config) SinkBuffer(i int) Buffer {
 	b := c.Sinks[i].Buffer
 	if b.MaxBytes == 0 {
 		b.MaxBytes = c.Pipeline.Buffer.MaxBytes
+	}
+	if b.WhenFull == "" {
+		b.WhenFull = c.Pipeline.Buffer.WhenFull
 	}
 	return b
 }

@@ -178,6 +178,7 @@ func (p *Pipeline) validate(ps *Problems) {
 	}
 	nonEmpty(ps, "pipeline.fields.include", p.Fields.Include)
 	nonEmpty(ps, "pipeline.fields.exclude", p.Fields.Exclude)
+	p.validateStages(ps)
 	checkBatch(ps, "pipeline.batch", p.Batch, nil)
 	if p.Buffer.MaxBytes < 1 {
 		ps.add("pipeline.buffer.max_bytes", "must be at least 1")
@@ -260,6 +261,9 @@ func (c *Config) validateSinkLimits(ps *Problems, i int, p string) {
 	b, buf := c.SinkBatch(i), c.SinkBuffer(i)
 	pb, pbuf := c.Pipeline.Batch, c.Pipeline.Buffer
 	checkBatch(ps, p+".batch", b, &pb)
+	if buf.WhenFull != pbuf.WhenFull {
+		checkWhenFull(ps, p+".buffer.when_full", buf.WhenFull)
+	}
 	if buf.MaxBytes == pbuf.MaxBytes && b.MaxBytes == pb.MaxBytes {
 		return
 	}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +12,9 @@ import (
 
 // deadLetters appends the events that will never reach a sink (refused for
 // good, too large, retries exhausted) to an NDJSON file, one object per
-// event: {"time","reason","sink","source","id","event"}. A write is synced
+// event: {"time","reason","sink","source","id","event"}, where sink is null
+// for an event refused before any sink (larger than max_event_bytes) and
+// event is the event as the sink would have received it. A write is synced
 // before it returns, since the event then counts as delivered.
 type deadLetters struct {
 	path string
@@ -54,17 +55,19 @@ func (d *deadLetters) write(sink, reason string, events []event.Event) error {
 	for i := range events {
 		e := &events[i]
 		b = append(b, `{"time":`...)
-		b, _ = appendJSONString(b, now)
+		b = event.AppendString(b, now)
 		b = append(b, `,"reason":`...)
-		b, _ = appendJSONString(b, reason)
+		b = event.AppendString(b, reason)
+		b = append(b, `,"sink":`...)
 		if sink != "" {
-			b = append(b, `,"sink":`...)
-			b, _ = appendJSONString(b, sink)
+			b = event.AppendString(b, sink)
+		} else {
+			b = append(b, "null"...)
 		}
 		b = append(b, `,"source":`...)
-		b, _ = appendJSONString(b, e.Source)
+		b = event.AppendString(b, e.Source)
 		b = append(b, `,"id":`...)
-		b, _ = appendJSONString(b, e.ID)
+		b = event.AppendString(b, e.ID)
 		b = append(b, `,"event":`...)
 		b = append(b, e.Raw...)
 		b = append(b, "}\n"...)
@@ -92,8 +95,3 @@ func (d *deadLetters) reopen() error {
 }
 
 func (d *deadLetters) close() error { return d.reopen() }
-
-func appendJSONString(b []byte, s string) ([]byte, error) {
-	q, err := json.Marshal(s)
-	return append(b, q...), err
-}

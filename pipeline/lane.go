@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -39,9 +40,15 @@ type lane struct {
 	p    *Pipeline
 	log  *zap.Logger
 
-	// bytes bounds the memory held for the sink; a Submit waits on it.
-	bytes    *semaphore.Weighted
-	maxBytes int64
+	// bytes bounds the memory held for the sink; a Submit waits on it, or
+	// with dropNewest drops the event for this sink.
+	bytes      *semaphore.Weighted
+	maxBytes   int64
+	dropNewest bool
+	// droppedFull counts the events dropped for a full buffer; loggedFull
+	// is the count last logged (saveLoop's alone).
+	droppedFull atomic.Uint64
+	loggedFull  uint64
 
 	mu       sync.Mutex
 	ready    *sync.Cond
@@ -84,6 +91,8 @@ func newLane(p *Pipeline, spec SinkSpec, writeCtx context.Context) *lane {
 		bytes:    semaphore.NewWeighted(int64(spec.Buffer.MaxBytes)),
 		maxBytes: int64(spec.Buffer.MaxBytes),
 		writeCtx: writeCtx,
+
+		dropNewest: spec.Buffer.WhenFull == "drop_newest",
 	}
 	l.ready = sync.NewCond(&l.mu)
 	l.pool.New = func() any { return &event.Batch{Events: make([]event.Event, 0, min(spec.Batch.MaxEvents, 4096))} }
@@ -95,8 +104,25 @@ func (l *lane) cost(e *event.Event) int64 {
 	return min(int64(len(e.Raw))+64, l.maxBytes)
 }
 
-// reserve waits until the lane can hold e.
+// Refusals of lane.reserve.
+var (
+	errBufferFull = errors.New("sink buffer full")
+	errOversize   = errors.New("event larger than the sink's batch.max_bytes")
+)
+
+// reserve makes room for e in the lane's byte bound: it waits (block), or
+// returns errBufferFull at once (drop_newest). An event larger than a
+// whole batch is refused with errOversize.
 func (l *lane) reserve(ctx context.Context, e *event.Event) error {
+	if len(e.Raw) > l.spec.Batch.MaxBytes {
+		return errOversize
+	}
+	if l.dropNewest {
+		if !l.bytes.TryAcquire(l.cost(e)) {
+			return errBufferFull
+		}
+		return nil
+	}
 	return l.bytes.Acquire(ctx, l.cost(e))
 }
 
@@ -209,14 +235,14 @@ func (l *lane) deliver(b *event.Batch) {
 		case event.IsPermanent(err):
 			l.p.m.SinkErrors.WithLabelValues(l.spec.Name, "permanent").Inc()
 			l.log.Warn("sink refused a batch for good; dead-lettering it", zap.Int("events", pending.Len()), zap.Error(err))
-			l.deadLetter(pending.Events, err.Error())
+			l.deadLetter(pending.Events, err.Error(), "sink_refused")
 			return
 		default:
 			l.p.m.SinkErrors.WithLabelValues(l.spec.Name, "retryable").Inc()
 		}
 		if l.spec.RetryMaxElapsed > 0 && time.Since(started) >= l.spec.RetryMaxElapsed {
 			l.log.Warn("sink still failing after retry_max_elapsed; dead-lettering the batch", zap.Int("events", pending.Len()), zap.Error(err))
-			l.deadLetter(pending.Events, "retries exhausted: "+err.Error())
+			l.deadLetter(pending.Events, "retries exhausted: "+err.Error(), "retries_exhausted")
 			return
 		}
 		delay := time.Duration(rand.Int64N(int64(bo.NextBackOff()) + 1))
@@ -241,7 +267,7 @@ func (l *lane) split(b *event.Batch, pe *event.PartialError) *event.Batch {
 	for _, r := range pe.Rejected {
 		skip[r.Index] = true
 		if r.Index >= 0 && r.Index < b.Len() {
-			l.deadLetter(b.Events[r.Index:r.Index+1], r.Reason)
+			l.deadLetter(b.Events[r.Index:r.Index+1], r.Reason, "sink_refused")
 		}
 	}
 	var ok []event.Event
@@ -272,13 +298,15 @@ func (l *lane) accepted(events []event.Event) {
 }
 
 // deadLetter writes events to the dead-letter file and then acknowledges
-// them: they count as delivered. If the file cannot be written, it retries:
+// them: they count as delivered (under label in
+// logship_dead_letters_total). If the file cannot be written, it retries:
 // losing them silently is not an option.
-func (l *lane) deadLetter(events []event.Event, reason string) {
+func (l *lane) deadLetter(events []event.Event, reason, label string) {
 	for {
 		err := l.p.dead.write(l.spec.Name, reason, events)
 		if err == nil {
-			l.p.m.DeadLetters.WithLabelValues("sink_refused").Add(float64(len(events)))
+			l.p.m.DeadLetters.WithLabelValues(label).Add(float64(len(events)))
+			l.p.drops.add(deadLettered, uint64(len(events)))
 			l.p.tracker.ack(events)
 			return
 		}

@@ -4,9 +4,10 @@
 // tracks acknowledgements so that a source's checkpoint moves only over
 // events that every sink accepted.
 //
-// Data flow: Submit (called by each source, in stream order) → throttle →
-// fields → one lane per sink (batch, bounded queue, writers with retry) →
-// ack tracker → checkpoint store.
+// Data flow: Submit (called by each source, in stream order) → filter →
+// throttle → fields → one lane per sink (batch, bounded queue, writers with
+// retry) → ack tracker → checkpoint store. An event that no stage changes
+// reaches the sinks with its raw bytes as received.
 package pipeline
 
 import (
@@ -38,7 +39,9 @@ type Options struct {
 	// Streams are the sources, indexed by event.Event.Stream.
 	Streams []Stream
 	Sinks   []SinkSpec
-	// Throttle and Fields are the shaping stages (zero values: none).
+	// Filter, Throttle and Fields are the shaping stages (zero values:
+	// none), run in this order.
+	Filter   config.Filter
 	Throttle config.Throttle
 	Fields   config.Fields
 	// DeadLetterPath is the dead-letter file.
@@ -62,9 +65,11 @@ type Pipeline struct {
 	m        *metrics.Metrics
 	tracker  *tracker
 	lanes    []*lane
+	filter   *contentFilter
 	throttle *throttle
-	fields   *fieldFilter
+	fields   *fieldStage
 	dead     *deadLetters
+	drops    dropCounts
 
 	// closing is closed when Close starts; Submit then refuses.
 	closing   chan struct{}
@@ -76,10 +81,19 @@ type Pipeline struct {
 	started   bool
 }
 
-// New builds a pipeline; it does no I/O (see Start).
+// New builds a pipeline; it does no I/O (see Start). It refuses stage
+// settings that config.Validate would refuse.
 func New(opts Options) (*Pipeline, error) {
 	if len(opts.Sinks) == 0 {
 		return nil, errors.New("pipeline: no sink")
+	}
+	filter, err := newContentFilter(opts.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	fields, err := newFieldStage(opts.Fields)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
 	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
@@ -105,8 +119,9 @@ func New(opts Options) (*Pipeline, error) {
 		log:       opts.Logger,
 		m:         opts.Metrics,
 		tracker:   newTracker(starts, lookbacks),
+		filter:    filter,
 		throttle:  newThrottle(opts.Throttle),
-		fields:    newFieldFilter(opts.Fields),
+		fields:    fields,
 		dead:      newDeadLetters(opts.DeadLetterPath),
 		closing:   make(chan struct{}),
 		hardStop:  hardStop,
@@ -138,49 +153,129 @@ func (p *Pipeline) Start(ctx context.Context) error {
 }
 
 // Submit takes one event from a source. It blocks while the throttle (block
-// mode) or a sink's byte bound holds it back, and returns ctx's error if ctx
-// ends first, or ErrClosed. An event is either handed to every sink or to
-// none.
+// mode) or a sink's byte bound (when_full: block) holds it back, and
+// returns ctx's error if ctx ends first, or ErrClosed. Once Submit returned
+// nil, the event is tracked: each sink it was handed to acknowledges it;
+// dropped on purpose (filter, throttle in drop mode, a full drop_newest
+// buffer) or dead-lettered (too large for a sink), it counts as delivered.
 func (p *Pipeline) Submit(ctx context.Context, e event.Event) error {
 	select {
 	case <-p.closing:
 		return ErrClosed
 	default:
 	}
+	keep, err := p.shape(ctx, &e)
+	if !keep || err != nil {
+		return err
+	}
+	return p.fanOut(ctx, e)
+}
+
+// shape runs the stages over e: filter, throttle, fields. It reports false
+// for an event dropped on purpose (then tracked as delivered and counted),
+// and returns an error only when ctx ends during a throttle wait.
+func (p *Pipeline) shape(ctx context.Context, e *event.Event) (bool, error) {
+	if p.filter != nil && !p.filter.keep(e.Raw) {
+		p.dropped(e, dropFilter)
+		return false, nil
+	}
 	if p.throttle != nil {
-		ok, err := p.throttle.admit(ctx)
+		ok, err := p.throttle.admit(ctx, e)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if !ok {
-			p.tracker.track(&e, 0)
-			p.m.Dropped.WithLabelValues("throttle").Inc()
-			return nil
+			p.dropped(e, dropThrottle)
+			return false, nil
 		}
 	}
 	if p.fields != nil {
 		e.Raw = p.fields.apply(e.Raw)
 	}
+	return true, nil
+}
+
+// dropped tracks e as delivered and counts it under reason.
+func (p *Pipeline) dropped(e *event.Event, reason dropReason) {
+	p.tracker.track(e, 0)
+	p.drops.add(reason, 1)
+	p.m.Dropped.WithLabelValues(reason.String()).Inc()
+}
+
+// Outcomes of an event for one lane, in fanOut.
+const (
+	laneTaken = iota
+	laneFull
+	laneOversize
+)
+
+// fanOut hands e to every lane that takes it: all of them or, when ctx
+// ends first, none.
+func (p *Pipeline) fanOut(ctx context.Context, e event.Event) error {
+	var buf [8]uint8
+	outcome := buf[:0]
+	if len(p.lanes) > len(buf) {
+		outcome = make([]uint8, 0, len(p.lanes))
+	}
+	left, special := 0, false
 	for i, l := range p.lanes {
-		if err := l.reserve(ctx, &e); err != nil {
-			for _, r := range p.lanes[:i] {
-				r.unreserve(&e)
-			}
+		err := l.reserve(ctx, &e)
+		switch {
+		case err == nil:
+			outcome = append(outcome, laneTaken)
+			left++
+			continue
+		case errors.Is(err, errBufferFull):
+			outcome = append(outcome, laneFull)
+		case errors.Is(err, errOversize):
+			outcome = append(outcome, laneOversize)
+		default:
+			p.unreserve(&e, outcome[:i])
 			return err
 		}
+		special = true
 	}
-	p.tracker.track(&e, len(p.lanes))
-	for _, l := range p.lanes {
-		l.add(e)
+	if special {
+		for i, o := range outcome {
+			if o != laneOversize {
+				continue
+			}
+			l := p.lanes[i]
+			reason := fmt.Sprintf("event of %d bytes exceeds the sink's batch.max_bytes %d", len(e.Raw), l.spec.Batch.MaxBytes)
+			if err := p.deadLetter(ctx, l.spec.Name, reason, e); err != nil {
+				p.unreserve(&e, outcome)
+				return err
+			}
+		}
+	}
+	p.tracker.track(&e, left)
+	for i, o := range outcome {
+		switch o {
+		case laneTaken:
+			p.lanes[i].add(e)
+		case laneFull:
+			p.lanes[i].droppedFull.Add(1)
+			p.drops.add(dropBufferFull, 1)
+			p.m.Dropped.WithLabelValues(dropBufferFull.String()).Inc()
+		}
 	}
 	return nil
 }
 
-// DeadLetter writes e to the dead-letter file with reason and counts it as
-// delivered.
-func (p *Pipeline) DeadLetter(ctx context.Context, e event.Event, reason string) error {
+// unreserve gives back the reservations of the lanes that took e.
+func (p *Pipeline) unreserve(e *event.Event, outcome []uint8) {
+	for i, o := range outcome {
+		if o == laneTaken {
+			p.lanes[i].unreserve(e)
+		}
+	}
+}
+
+// deadLetter writes e to the dead-letter file for sink ("" before any
+// sink), retrying until it is written or ctx ends, and counts it.
+func (p *Pipeline) deadLetter(ctx context.Context, sink, reason string, e event.Event) error {
 	for {
-		err := p.dead.write("", reason, []event.Event{e})
+		err := p.dead.write(sink, reason, []event.Event{e})
 		if err == nil {
 			break
 		}
@@ -190,6 +285,16 @@ func (p *Pipeline) DeadLetter(ctx context.Context, e event.Event, reason string)
 		}
 	}
 	p.m.DeadLetters.WithLabelValues("too_large").Inc()
+	p.drops.add(deadLettered, 1)
+	return nil
+}
+
+// DeadLetter writes e to the dead-letter file with reason and counts it as
+// delivered.
+func (p *Pipeline) DeadLetter(ctx context.Context, e event.Event, reason string) error {
+	if err := p.deadLetter(ctx, "", reason, e); err != nil {
+		return err
+	}
 	p.tracker.track(&e, 0)
 	return nil
 }
@@ -220,6 +325,8 @@ func (p *Pipeline) saveLoop() {
 	defer close(p.saverDone)
 	t := time.NewTicker(p.opts.CheckpointInterval)
 	defer t.Stop()
+	var logged dropSnapshot
+	lastLog := time.Now()
 	for {
 		select {
 		case <-p.closing:
@@ -230,6 +337,10 @@ func (p *Pipeline) saveLoop() {
 			}
 			for _, l := range p.lanes {
 				p.m.BufferedBytes.WithLabelValues(l.spec.Name).Set(float64(l.heldBytes()))
+			}
+			if time.Since(lastLog) >= dropLogPeriod {
+				logged = p.logDrops(logged)
+				lastLog = time.Now()
 			}
 		}
 	}
@@ -294,6 +405,7 @@ func (p *Pipeline) close(ctx context.Context) error {
 		<-p.saverDone
 	}
 	errs := []error{p.SaveCheckpoints()}
+	p.logTotals()
 	for _, l := range p.lanes {
 		if err := l.spec.Sink.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sink %s: %w", l.spec.Name, err))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -35,6 +36,29 @@ type agentIO struct {
 	reopen <-chan os.Signal
 	// ready, when set, is called with the metrics address once listening.
 	ready func(metricsAddr string)
+	// memoryLimit sets Go's soft memory limit to memoryBound(cfg) unless
+	// GOMEMLIMIT is set: for a process of its own (the limit is global).
+	memoryLimit bool
+}
+
+// Memory bound beyond the sinks' buffers, measured with a sink that hangs
+// (TestShapingBlockedSinkRSS, docs/pipeline.md): the Go runtime, the HTTP
+// and stream buffers, the ack tracker; and per source.
+const (
+	memoryOverhead          = 48 << 20
+	memoryOverheadPerSource = 128 << 10
+)
+
+// memoryBound is the heap logship needs for cfg: every sink's buffer plus
+// the overhead. As Go's soft memory limit, it keeps the garbage collector
+// from letting the heap grow to twice the buffered bytes (GOGC=100) while
+// a sink is stuck.
+func memoryBound(cfg *config.Config) int64 {
+	n := int64(memoryOverhead) + int64(len(cfg.Sources))*memoryOverheadPerSource
+	for i := range cfg.Sinks {
+		n += int64(cfg.SinkBuffer(i).MaxBytes)
+	}
+	return n
 }
 
 // signalContext is cancelled by SIGTERM or SIGINT.
@@ -95,6 +119,13 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	if aio.memoryLimit && os.Getenv("GOMEMLIMIT") == "" {
+		limit := memoryBound(cfg)
+		prev := debug.SetMemoryLimit(limit)
+		defer debug.SetMemoryLimit(prev)
+		log.Info("soft memory limit set from the sinks' buffers (GOMEMLIMIT overrides it)", zap.Int64("bytes", limit))
+	}
+
 	var ready atomic.Bool
 	if cfg.Metrics.Listen != "" {
 		srv, addr, err := serveOps(cfg.Metrics.Listen, reg, &ready)
@@ -140,6 +171,7 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 	pipe, err := pipeline.New(pipeline.Options{
 		Streams:            streams,
 		Sinks:              specs,
+		Filter:             cfg.Pipeline.Filter,
 		Throttle:           cfg.Pipeline.Throttle,
 		Fields:             cfg.Pipeline.Fields,
 		DeadLetterPath:     cfg.DeadLetter.Path,
@@ -168,6 +200,10 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 	pending.Store(int32(len(cfg.Sources)))
 	sources := make([]*source.Source, len(cfg.Sources))
 	for i, sc := range cfg.Sources {
+		if len(sc.PushFields) > 0 || sc.PushFilter != "" {
+			log.Info("asking the API to select for the pipeline (push-down)", zap.String("source", sc.Name),
+				zap.Strings("fields", sc.PushFields), zap.Bool("filter", sc.PushFilter != ""))
+		}
 		sources[i] = source.New(cfg.API.URL, sc, source.Options{
 			Stream:    i,
 			Start:     streams[i].Start,
