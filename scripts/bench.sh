@@ -12,3 +12,4 @@ go test -run '^$' -bench 'VersusCleverLogs' -benchtime 1x -count "$count" ./cmd/
 go test -run '^$' -bench 'StreamToFile' -benchtime 1000000x -count "$count" ./cmd/logship/
 go test -run '^$' -bench 'ScanObject' -count "$count" ./event/
 go test -run '^$' -bench . -benchtime 2s ./sinks/httpsink/ ./sinks/kafka/
+go test -run '^$' -bench . -benchmem ./pipeline/

@@ -12,9 +12,15 @@ source scripts/clever-tools.sh
 echo "== go test -race ./..."
 go test -race -count=1 -timeout 12m ./...
 
-echo "== fuzz (short runs)"
-fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-10s}" "$1"; }
-fuzz ./event FuzzEachMember
-fuzz ./event FuzzScanObject
+echo "== fuzz (short runs of every fuzz target: parsers of outside input first)"
+fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}" "$1"; }
 fuzz ./source FuzzDecodeLog
+fuzz ./event FuzzScanObject
 fuzz ./config FuzzParse
+fuzz ./sinks/httpsink FuzzBulkResult
+fuzz ./sinks/httpsink FuzzParseRetryAfter
+fuzz ./event FuzzEachMember
+fuzz ./event FuzzFieldReader
+fuzz ./event FuzzAppendString
+fuzz ./pipeline FuzzFieldStage
+fuzz ./pipeline FuzzAppendUnescaped

@@ -19,6 +19,9 @@ const (
 	KindBadDate      = "bad_date"
 	KindUnknownEvent = "unknown_event"
 	KindTooLarge     = "too_large"
+	// KindFrameTooLarge is a frame beyond what the reader accepts (4 ×
+	// max_event_bytes, at least 16 MiB): it cannot even be dead-lettered.
+	KindFrameTooLarge = "frame_too_large"
 )
 
 // decodeError is a frame that cannot become an event.

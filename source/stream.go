@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,10 +48,19 @@ func (s *Source) requestURL() (string, bool) {
 	for _, id := range s.cfg.InstanceIDs {
 		q.Add("instanceId", id)
 	}
-	if s.cfg.Filter != "" {
-		q.Set("filter", s.cfg.Filter)
+	// The pipeline's push-down (config.Source.PushFilter, PushFields)
+	// applies only where the source sets nothing itself.
+	filter, fields := s.cfg.Filter, s.cfg.Fields
+	if filter == "" {
+		filter = s.cfg.PushFilter
 	}
-	for _, f := range s.cfg.Fields {
+	if len(fields) == 0 {
+		fields = s.cfg.PushFields
+	}
+	if filter != "" {
+		q.Set("filter", filter)
+	}
+	for _, f := range fields {
 		q.Add("field", f)
 	}
 	for _, sv := range s.cfg.Services {
@@ -123,13 +133,21 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 
 	res := attemptResult{reason: "closed"}
 	body := &watchedReader{r: resp.Body, wd: wd}
-	frameLimit := max(4*s.cfg.MaxEventBytes, 1<<20)
+	frameLimit := max(4*s.cfg.MaxEventBytes, 16<<20)
 	// go-sse reports the last id seen on the stream, not the frame's own:
 	// a frame whose id did not change the last one carried no id line.
 	prevID := ""
 	for ev, err := range sse.Read(body, &sse.ReadConfig{MaxEventSize: frameLimit}) {
 		if err != nil {
 			res.reason, res.err = reasonOf(ctx, "read"), err
+			if errors.Is(err, bufio.ErrTooLong) {
+				// The frame cannot be read, so its id is unknown and the
+				// server will send it again: say so loudly, every time.
+				s.malformed(KindFrameTooLarge, "")
+				s.log.Error("a frame exceeds the readable size; the stream cannot go past it: raise max_event_bytes",
+					zap.Int("frame_limit_bytes", frameLimit))
+				res.reason = KindFrameTooLarge
+			}
 			return res
 		}
 		hasID := ev.LastEventID != prevID && ev.LastEventID != ""

@@ -90,7 +90,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		ctx, c2 = context.WithTimeout(ctx, *duration)
 		defer c2()
 	}
-	return runAgent(ctx, cfg, agentIO{stdout: stdout, stderr: stderr, reopen: reopenSignal()})
+	return runAgent(ctx, cfg, agentIO{stdout: stdout, stderr: stderr, reopen: reopenSignal(), memoryLimit: true})
 }
 
 // cmdEmulator serves the bundled emulator until Ctrl-C, for trying logship

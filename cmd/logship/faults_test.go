@@ -369,3 +369,35 @@ func TestLimitAcrossReconnects(t *testing.T) {
 		t.Fatalf("limit not recounted across reconnects: %v", limits)
 	}
 }
+
+// TestUnreadableFrame: a frame beyond the reader's limit cannot be read,
+// so its id is unknown: logship says so loudly and reconnects instead of
+// crashing or going silent. (The emulator sends an injected frame once, so
+// the stream then goes on; a real server would send it again, and logship
+// would keep logging the error.)
+func TestUnreadableFrame(t *testing.T) {
+	emu, api := startEmulator(t, emulator.Options{Apps: smallApps(500)[:1], Token: "test-token",
+		Faults: emulator.Faults{Malformed: []emulator.Malformed{{At: 100, Kind: emulator.Oversized, Size: 17 << 20}}}})
+	apps := emu.Apps()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.ndjson")
+	yaml := strings.Replace(backfillYAML(api, dir, out, apps, ""), "    lookback: 3s\n", "    lookback: 3s\n    max_event_bytes: 1000\n", 1)
+	cfg := loadTestConfig(t, writeConfig(t, dir, yaml))
+	code, stderr := runInProcess(t.Context(), t, cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "a frame exceeds the readable size") {
+		t.Fatalf("no error logged: %s", stderr)
+	}
+	got := fileIDs(t, out)[apps[0].ID]
+	want := emu.Lines(apps[0].ID)
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i].ID {
+			t.Fatalf("line %d: %s, want %s", i, got[i], want[i].ID)
+		}
+	}
+}
