@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,7 +23,39 @@ func TestMain(m *testing.M) {
 	if os.Getenv("LOGSHIP_TEST_AS_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if plainBin.dir != "" {
+		os.RemoveAll(plainBin.dir)
+	}
+	os.Exit(code)
+}
+
+// plainBin is logship built without the race detector, for measurements.
+var plainBin struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// plainLogship returns the path of a logship binary built like a release
+// (no race detector, whose shadow memory would make RSS meaningless).
+func plainLogship(t *testing.T) string {
+	t.Helper()
+	plainBin.once.Do(func() {
+		plainBin.dir, plainBin.err = os.MkdirTemp("", "logship-bin-")
+		if plainBin.err != nil {
+			return
+		}
+		plainBin.path = filepath.Join(plainBin.dir, "logship")
+		out, err := exec.Command("go", "build", "-o", plainBin.path, ".").CombinedOutput()
+		if err != nil {
+			plainBin.err = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	if plainBin.err != nil {
+		t.Fatal(plainBin.err)
+	}
+	return plainBin.path
 }
 
 // logshipCmd returns a command running logship with args.
