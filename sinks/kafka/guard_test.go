@@ -1,0 +1,8 @@
+package kafka
+
+import "github.com/logship/logship/pipeline"
+
+var (
+	_ pipeline.Sink    = (*Sink)(nil)
+	_ pipeline.Starter = (*Sink)(nil)
+)
