@@ -43,8 +43,9 @@ type StatusFault struct {
 // MalformedKind is the kind of an injected frame.
 type MalformedKind int
 
-// The kinds of injected frames. Frames of kinds that carry a log carry an "id:" line (but
-// NoID) and a JSON "id", both of the form "fault-<kind>-<position>", never one of Lines.
+// The kinds of injected frames. Frames of kinds that carry a log carry an "id:" line and a
+// JSON "id", both of the form "fault-<kind>-<position>", never one of Lines (but NoID, which
+// has neither).
 const (
 	// BadJSON is an APPLICATION_LOG whose data is truncated JSON.
 	BadJSON MalformedKind = iota + 1
@@ -55,7 +56,8 @@ const (
 	// Oversized is an APPLICATION_LOG with valid JSON and a message of Malformed.Size bytes
 	// (default 1 MiB).
 	Oversized
-	// NoID is an APPLICATION_LOG with valid JSON but no "id:" line.
+	// NoID is an APPLICATION_LOG with valid JSON but no id: neither an "id:" line nor a
+	// JSON "id" (it is recognised by its message, "… has no id at all").
 	NoID
 	// Comment is two SSE comment lines (": …"), one alone before a blank line and one inside
 	// the next frame.

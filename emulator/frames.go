@@ -95,7 +95,9 @@ func (f *frameBytes) malformedFrame(m Malformed, a *appState, pos int64, r rec, 
 		}
 		return logFrame(fake(string(msg)))
 	case NoID:
-		return logFrame(fake("this APPLICATION_LOG frame has no id line"))
+		// No id line and no JSON id: nothing to resume after.
+		full := fake("this APPLICATION_LOG frame has no id at all")
+		return logFrame(append([]byte("{"), full[len(`{"id":"`+fakeID+`",`):]...))
 	case Comment:
 		return []byte(": emulator comment, not a heartbeat" + f.eol + f.eol + ":another comment inside the next frame" + f.eol)
 	}

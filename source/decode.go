@@ -31,10 +31,11 @@ func (e *decodeError) Error() string { return "malformed frame: " + e.kind }
 
 // decodeLog turns the data of an APPLICATION_LOG frame into an event: it
 // checks that data is one valid JSON object in valid UTF-8 and reads its
-// `id` and `date`, leaving every other byte as it came (but for newlines
+// `id` (else the frame's id line, frameID; a line with neither cannot be
+// resumed after, so it is malformed) and `date`, leaving every other byte as it came (but for newlines
 // between JSON tokens, removed). The event's Raw shares memory with data
 // (strings are immutable, so it is never written).
-func decodeLog(data string) (event.Event, error) {
+func decodeLog(data, frameID string) (event.Event, error) {
 	raw := unsafe.Slice(unsafe.StringData(data), len(data))
 	var id, date string
 	var haveID, haveDate bool
@@ -63,6 +64,9 @@ func decodeLog(data string) (event.Event, error) {
 		raw = b.Bytes()
 	}
 	if !haveID || id == "" {
+		id = frameID // the JSON id is the one users see; the frame's will do
+	}
+	if id == "" {
 		return event.Event{}, &decodeError{KindMissingID}
 	}
 	if !haveDate {

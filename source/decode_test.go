@@ -13,22 +13,24 @@ func TestDecodeLog(t *testing.T) {
 	good := `{"id":"e1","date":"2025-01-01T00:00:00.123Z","message":"hi","pid":3,"extra":{"k":[1]}}`
 	tests := []struct {
 		name, data string
+		frameID    string // the frame's id line, if any
 		kind       string // "" means valid
 	}{
-		{"valid", good, ""},
-		{"escaped id", `{"date":"2025-01-01T00:00:00Z","id":"e\u0031"}`, ""},
-		{"numeric facility kept", `{"id":"e","date":"2025-01-01T00:00:00Z","facility":3}`, ""},
-		{"bad json", `{"id":"e1","date":`, KindBadJSON},
-		{"array", `[1,2]`, KindBadJSON},
-		{"invalid utf8", "{\"id\":\"e\",\"date\":\"2025-01-01T00:00:00Z\",\"message\":\"\xff\"}", KindInvalidUTF8},
-		{"no id", `{"date":"2025-01-01T00:00:00Z"}`, KindMissingID},
-		{"numeric id", `{"id":7,"date":"2025-01-01T00:00:00Z"}`, KindMissingID},
-		{"no date", `{"id":"e"}`, KindBadDate},
-		{"bad date", `{"id":"e","date":"yesterday"}`, KindBadDate},
+		{"valid", good, "", ""},
+		{"escaped id", `{"date":"2025-01-01T00:00:00Z","id":"e\u0031"}`, "", ""},
+		{"numeric facility kept", `{"id":"e","date":"2025-01-01T00:00:00Z","facility":3}`, "", ""},
+		{"bad json", `{"id":"e1","date":`, "", KindBadJSON},
+		{"array", `[1,2]`, "", KindBadJSON},
+		{"invalid utf8", "{\"id\":\"e\",\"date\":\"2025-01-01T00:00:00Z\",\"message\":\"\xff\"}", "", KindInvalidUTF8},
+		{"no id anywhere", `{"date":"2025-01-01T00:00:00Z"}`, "", KindMissingID},
+		{"numeric id", `{"id":7,"date":"2025-01-01T00:00:00Z"}`, "", KindMissingID},
+		{"frame id only", `{"date":"2025-01-01T00:00:00Z"}`, "f1", ""},
+		{"no date", `{"id":"e"}`, "", KindBadDate},
+		{"bad date", `{"id":"e","date":"yesterday"}`, "", KindBadDate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := decodeLog(tt.data)
+			e, err := decodeLog(tt.data, tt.frameID)
 			if tt.kind == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -44,7 +46,7 @@ func TestDecodeLog(t *testing.T) {
 			}
 		})
 	}
-	e, _ := decodeLog(good)
+	e, _ := decodeLog(good, "")
 	if e.ID != "e1" || e.Date != time.Date(2025, 1, 1, 0, 0, 0, 123_000_000, time.UTC).UnixNano() {
 		t.Fatalf("decoded %+v", e)
 	}
@@ -61,7 +63,7 @@ func FuzzDecodeLog(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data string) {
-		e, err := decodeLog(data)
+		e, err := decodeLog(data, "")
 		if err != nil {
 			return
 		}

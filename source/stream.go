@@ -135,7 +135,8 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 	body := &watchedReader{r: resp.Body, wd: wd}
 	frameLimit := max(4*s.cfg.MaxEventBytes, 16<<20)
 	// go-sse reports the last id seen on the stream, not the frame's own:
-	// a frame whose id did not change the last one carried no id line.
+	// a frame whose id did not change the last one carried no id line (or
+	// repeated it: then the JSON id decides anyway).
 	prevID := ""
 	for ev, err := range sse.Read(body, &sse.ReadConfig{MaxEventSize: frameLimit}) {
 		if err != nil {
@@ -150,18 +151,14 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 			}
 			return res
 		}
-		hasID := ev.LastEventID != prevID && ev.LastEventID != ""
+		frameID := ""
+		if ev.LastEventID != prevID {
+			frameID = ev.LastEventID
+		}
 		prevID = ev.LastEventID
 		switch ev.Type {
 		case "APPLICATION_LOG":
-			if !hasID {
-				// The protocol gives every log frame its id; without one
-				// the line cannot be resumed after.
-				s.m.Received.WithLabelValues(s.cfg.Name).Inc()
-				s.malformed(KindMissingID, "no id line")
-				continue
-			}
-			if err := s.handleLog(ctx, ev.Data); err != nil {
+			if err := s.handleLog(ctx, ev.Data, frameID); err != nil {
 				res.reason, res.err = "stopping", err
 				return res
 			}
@@ -189,9 +186,9 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 }
 
 // handleLog decodes, dedupes and hands over one APPLICATION_LOG.
-func (s *Source) handleLog(ctx context.Context, data string) error {
+func (s *Source) handleLog(ctx context.Context, data, frameID string) error {
 	s.m.Received.WithLabelValues(s.cfg.Name).Inc()
-	e, err := decodeLog(data)
+	e, err := decodeLog(data, frameID)
 	if err != nil {
 		var de *decodeError
 		if errors.As(err, &de) {
