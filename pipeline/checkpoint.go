@@ -97,6 +97,16 @@ func (s *Store) Load(source, appID string) (event.Position, error) {
 
 // Save replaces the checkpoint of source with pos, durably.
 func (s *Store) Save(source, appID string, pos event.Position) error {
+	if err := s.Stage(source, appID, pos); err != nil {
+		return err
+	}
+	return s.Sync()
+}
+
+// Stage replaces the checkpoint of source with pos: the file's content is
+// on disk, but the replacement itself survives a power loss only after
+// Sync. Saving many sources, Stage each then Sync once.
+func (s *Store) Stage(source, appID string, pos event.Position) error {
 	f := checkpointFile{
 		Version:       checkpointVersion,
 		Source:        source,
@@ -114,12 +124,27 @@ func (s *Store) Save(source, appID string, pos event.Position) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.path(source), data)
+	return writeReplace(s.path(source), data)
 }
 
-// writeAtomic writes data to path through a synced temp file and a rename,
-// then syncs the directory so the rename itself survives a power loss.
-func writeAtomic(path string, data []byte) error {
+// Sync makes the replacements staged so far durable (fsync of the
+// directory).
+func (s *Store) Sync() error {
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("save checkpoint: sync directory: %w", err)
+	}
+	return nil
+}
+
+// writeReplace writes data to path through a synced temp file and a
+// rename, so that a crash leaves the old content or the new one, never a
+// torn file. The directory is not synced (see Store.Sync).
+func writeReplace(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
@@ -139,14 +164,6 @@ func writeAtomic(path string, data []byte) error {
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("save checkpoint: sync directory: %w", err)
 	}
 	return nil
 }

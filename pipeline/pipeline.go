@@ -354,18 +354,33 @@ func (p *Pipeline) SaveCheckpoints() error {
 	}
 	p.saveMu.Lock()
 	defer p.saveMu.Unlock()
+	// Stage every changed file, then one directory sync makes all the
+	// renames durable: one fsync of the directory per round, not per source.
 	var errs []error
+	type staged struct {
+		i int
+		v uint64
+	}
+	var done []staged
 	for i, s := range p.opts.Streams {
 		pos, v := p.tracker.position(i)
 		if v == p.saved[i] {
 			continue
 		}
-		if err := p.opts.Store.Save(s.Name, s.AppID, pos); err != nil {
+		if err := p.opts.Store.Stage(s.Name, s.AppID, pos); err != nil {
 			errs = append(errs, fmt.Errorf("source %s: %w", s.Name, err))
 			continue
 		}
-		p.saved[i] = v
-		p.m.CheckpointSaves.WithLabelValues(s.Name).Inc()
+		done = append(done, staged{i, v})
+	}
+	if len(done) > 0 {
+		if err := p.opts.Store.Sync(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+	}
+	for _, d := range done {
+		p.saved[d.i] = d.v
+		p.m.CheckpointSaves.WithLabelValues(p.opts.Streams[d.i].Name).Inc()
 	}
 	return errors.Join(errs...)
 }
