@@ -14,8 +14,9 @@ type Member struct {
 
 // NextMember returns the top-level member of the JSON object obj that
 // starts at or after index i (0 for the first), and the index after it;
-// false when there is none left. Like EachMember it does not validate (obj
-// must be valid JSON) and allocates nothing; it needs no callback:
+// false when there is none left. It does not validate: obj must be a valid
+// JSON object (ScanObject checks one while reading its members), and a
+// non-object yields garbage or nothing. It allocates nothing:
 //
 //	for m, i, ok := event.NextMember(obj, 0); ok; m, i, ok = event.NextMember(obj, i) { … }
 func NextMember(obj []byte, i int) (Member, int, bool) {
@@ -55,48 +56,6 @@ func (m Member) StringValue() (string, bool) {
 		return "", false
 	}
 	return unquote(m.Value), true
-}
-
-// EachMember calls fn for each top-level member of the JSON object obj, in
-// order, until fn returns false. obj must be valid JSON (check with
-// json.Valid first): EachMember does not validate, it only reports
-// ErrNotObject when obj is not an object. It allocates nothing.
-func EachMember(obj []byte, fn func(Member) bool) error {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return ErrNotObject
-	}
-	i++
-	for {
-		i = skipSpace(obj, i)
-		if i >= len(obj) {
-			return ErrNotObject
-		}
-		if obj[i] == '}' {
-			return nil
-		}
-		if obj[i] == ',' {
-			i = skipSpace(obj, i+1)
-		}
-		if i >= len(obj) || obj[i] != '"' {
-			return ErrNotObject
-		}
-		kEnd := skipString(obj, i)
-		key := obj[i:kEnd]
-		i = skipSpace(obj, kEnd)
-		if i >= len(obj) || obj[i] != ':' {
-			return ErrNotObject
-		}
-		i = skipSpace(obj, i+1)
-		vEnd := skipValue(obj, i)
-		if vEnd <= i {
-			return ErrNotObject
-		}
-		if !fn(Member{Key: key, Value: obj[i:vEnd]}) {
-			return nil
-		}
-		i = vEnd
-	}
 }
 
 func skipSpace(b []byte, i int) int {

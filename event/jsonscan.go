@@ -17,7 +17,7 @@ const maxDepth = 512
 // ScanObject checks that b is exactly one JSON object (RFC 8259, optional
 // surrounding white space) whose strings are valid UTF-8, and calls fn with
 // each top-level member, in order. It is one pass over b, without
-// allocation; it replaces json.Valid + utf8.Valid + EachMember on the hot
+// allocation; it replaces json.Valid + utf8.Valid + a member scan on the hot
 // path. fn may be nil. The members passed to fn are valid JSON.
 func ScanObject(b []byte, fn func(Member)) error {
 	i := skipSpace(b, 0)

@@ -19,7 +19,7 @@ fuzz ./event FuzzScanObject
 fuzz ./config FuzzParse
 fuzz ./sinks/httpsink FuzzBulkResult
 fuzz ./sinks/httpsink FuzzParseRetryAfter
-fuzz ./event FuzzEachMember
+fuzz ./event FuzzNextMember
 fuzz ./event FuzzFieldReader
 fuzz ./event FuzzAppendString
 fuzz ./pipeline FuzzFieldStage

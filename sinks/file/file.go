@@ -164,15 +164,14 @@ func (s *Sink) reconcile() error {
 		} else {
 			tail = nil
 		}
-		_ = event.EachMember(line, func(m event.Member) bool {
+		for m, i, ok := event.NextMember(line, 0); ok; m, i, ok = event.NextMember(line, i) {
 			if string(m.Key) == `"id"` {
 				if id, ok := m.StringValue(); ok {
 					s.written[id] = struct{}{}
 				}
-				return false
+				break
 			}
-			return true
-		})
+		}
 	}
 	return nil
 }

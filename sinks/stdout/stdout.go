@@ -62,13 +62,12 @@ func (s *Sink) Write(_ context.Context, b *event.Batch) error {
 func appendText(buf []byte, e *event.Event) []byte {
 	var msg string
 	var ok bool
-	_ = event.EachMember(e.Raw, func(m event.Member) bool {
+	for m, i, more := event.NextMember(e.Raw, 0); more; m, i, more = event.NextMember(e.Raw, i) {
 		if string(m.Key) == `"message"` {
 			msg, ok = m.StringValue()
-			return false
+			break
 		}
-		return true
-	})
+	}
 	buf = time.Unix(0, e.Date).UTC().AppendFormat(buf, "2006-01-02T15:04:05.000Z07:00")
 	buf = append(buf, ": "...)
 	if !ok {
