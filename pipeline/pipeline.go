@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/logship/logship/config"
@@ -70,6 +71,9 @@ type Pipeline struct {
 	fields   *fieldStage
 	dead     *deadLetters
 	drops    dropCounts
+	// dropMetric holds logship_events_dropped_total's counter per reason
+	// (the reasons before deadLettered, which has its own metric).
+	dropMetric [deadLettered]prometheus.Counter
 
 	// closing is closed when Close starts; Submit then refuses.
 	closing   chan struct{}
@@ -127,6 +131,9 @@ func New(opts Options) (*Pipeline, error) {
 		hardStop:  hardStop,
 		saverDone: make(chan struct{}),
 		saved:     make([]uint64, len(opts.Streams)),
+	}
+	for r := range p.dropMetric {
+		p.dropMetric[r] = p.m.Dropped.WithLabelValues(dropReason(r).String())
 	}
 	for _, s := range opts.Sinks {
 		p.lanes = append(p.lanes, newLane(p, s, writeCtx))
@@ -198,8 +205,14 @@ func (p *Pipeline) shape(ctx context.Context, e *event.Event) (bool, error) {
 // dropped tracks e as delivered and counts it under reason.
 func (p *Pipeline) dropped(e *event.Event, reason dropReason) {
 	p.tracker.track(e, 0)
+	p.countDrop(reason)
+}
+
+// countDrop counts one event dropped for reason, in the log totals and
+// the metric (whose counters New resolved: no label lookup per event).
+func (p *Pipeline) countDrop(reason dropReason) {
 	p.drops.add(reason, 1)
-	p.m.Dropped.WithLabelValues(reason.String()).Inc()
+	p.dropMetric[reason].Inc()
 }
 
 // Outcomes of an event for one lane, in fanOut.
@@ -255,8 +268,7 @@ func (p *Pipeline) fanOut(ctx context.Context, e event.Event) error {
 			p.lanes[i].add(e)
 		case laneFull:
 			p.lanes[i].droppedFull.Add(1)
-			p.drops.add(dropBufferFull, 1)
-			p.m.Dropped.WithLabelValues(dropBufferFull.String()).Inc()
+			p.countDrop(dropBufferFull)
 		}
 	}
 	return nil

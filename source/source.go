@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/logship/logship/config"
@@ -64,6 +65,9 @@ type Source struct {
 	opts Options
 	log  *zap.Logger
 	m    *metrics.Metrics
+	// received and replayed are this source's per-line counters, resolved
+	// once: no label lookup per line.
+	received, replayed prometheus.Counter
 
 	// Read position: what this process has emitted, for reconnects.
 	win *event.Window
@@ -141,6 +145,8 @@ func New(api string, cfg config.Source, opts Options) *Source {
 		m:    opts.Metrics,
 		win:  event.NewWindow(cfg.Lookback),
 	}
+	s.received = s.m.Received.WithLabelValues(cfg.Name)
+	s.replayed = s.m.Dropped.WithLabelValues("replayed")
 	s.malformedLog = newLogLimiter(10 * time.Second)
 	s.win.Restore(opts.Start)
 	return s

@@ -187,7 +187,7 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 
 // handleLog decodes, dedupes and hands over one APPLICATION_LOG.
 func (s *Source) handleLog(ctx context.Context, data, frameID string) error {
-	s.m.Received.WithLabelValues(s.cfg.Name).Inc()
+	s.received.Inc()
 	e, err := decodeLog(data, frameID)
 	if err != nil {
 		var de *decodeError
@@ -198,7 +198,7 @@ func (s *Source) handleLog(ctx context.Context, data, frameID string) error {
 		return err
 	}
 	if s.win.Seen(e.ID) {
-		s.m.Dropped.WithLabelValues("replayed").Inc()
+		s.replayed.Inc()
 		return nil
 	}
 	s.win.Add(e.ID, e.Date)
