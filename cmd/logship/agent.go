@@ -106,9 +106,28 @@ func runAgent(ctx context.Context, cfg *config.Config, aio agentIO) int {
 	if err := agent(ctx, cfg, aio, log); err != nil {
 		log.Error("logship stopped", zap.Error(err))
 		fmt.Fprintln(aio.stderr, "logship:", err)
+		if refused := credentialsRefused(err); refused != nil {
+			from := cfg.API.CredentialsFrom
+			if from == "" {
+				from = "none configured"
+			}
+			fmt.Fprintf(aio.stderr, "logship: the API refused the credentials for source %s (%d); check them (in use: %s). Exit %d: not retried.\n",
+				refused.Source, refused.Status, from, exitNoPerm)
+			return exitNoPerm
+		}
 		return exitFail
 	}
 	return exitOK
+}
+
+// credentialsRefused returns the source's refusal when err holds a 401 or
+// 403 from the API at start: restarting cannot fix it (exit 77).
+func credentialsRefused(err error) *source.FatalError {
+	var fe *source.FatalError
+	if errors.As(err, &fe) && (fe.Status == http.StatusUnauthorized || fe.Status == http.StatusForbidden) {
+		return fe
+	}
+	return nil
 }
 
 func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger) error {

@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -120,22 +122,38 @@ func TestMalformedFramesCounted(t *testing.T) {
 	}
 }
 
-// TestAuthRefused: a refused token ends run with exit 1 and a message
-// naming the source, the API's error and the Sozu-Id, and never the token.
+// TestAuthRefused: a refused token ends run with exit 77 (EX_NOPERM) and a
+// message naming the source, the API's error and the Sozu-Id, and never the
+// token; in process and as a real subprocess (the code a service manager
+// sees).
 func TestAuthRefused(t *testing.T) {
 	emu, api := startEmulator(t, emulator.Options{Apps: smallApps(10), Token: "right-token"})
 	apps := emu.Apps()
 	dir := t.TempDir()
 	yaml := strings.Replace(backfillYAML(api, dir, filepath.Join(dir, "o"), apps[:1], ""), "token: test-token", "token: wrong-secret-token", 1)
-	stderr := runBackfill(t, yaml, 1)
-	for _, want := range []string{"source " + apps[0].ID, "401", "Unauthorized to access this resource", "Sozu-Id"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("message lacks %q: %s", want, stderr)
+	check := func(stderr string) {
+		t.Helper()
+		for _, want := range []string{"source " + apps[0].ID, "401", "Unauthorized to access this resource", "Sozu-Id",
+			"refused the credentials for source " + apps[0].ID, "config api.token"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("message lacks %q: %s", want, stderr)
+			}
+		}
+		if strings.Contains(stderr, "wrong-secret-token") {
+			t.Fatalf("the token leaked: %s", stderr)
 		}
 	}
-	if strings.Contains(stderr, "wrong-secret-token") {
-		t.Fatalf("the token leaked: %s", stderr)
+	check(runBackfill(t, yaml, exitNoPerm))
+
+	cmd := logshipCmd(t.Context(), "run", "--config", writeConfig(t, t.TempDir(), yaml))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 77 {
+		t.Fatalf("subprocess: %v, want exit status 77: %s", err, stderr.String())
 	}
+	check(stderr.String())
 }
 
 // TestNotFoundThenLogs: an application that has never logged answers 404;
@@ -324,13 +342,14 @@ func TestOAuthSignatures(t *testing.T) {
 	}
 }
 
-// TestForbiddenAndBadRequest: 403 and 400 at start are fatal, like 401.
+// TestForbiddenAndBadRequest: 403 and 400 at start are fatal, like 401;
+// 403 is a refusal of the credentials (77), 400 a plain failure (1).
 func TestForbiddenAndBadRequest(t *testing.T) {
 	emu, api := startEmulator(t, emulator.Options{Token: "test-token",
 		Apps: []emulator.App{{Backlog: 10, Forbidden: true}, {Backlog: 10}}})
 	apps := emu.Apps()
 	dir := t.TempDir()
-	stderr := runBackfill(t, backfillYAML(api, dir, filepath.Join(dir, "o"), apps[:1], ""), 1)
+	stderr := runBackfill(t, backfillYAML(api, dir, filepath.Join(dir, "o"), apps[:1], ""), exitNoPerm)
 	if !strings.Contains(stderr, "403") || !strings.Contains(stderr, apps[0].ID) {
 		t.Fatalf("403 message: %s", stderr)
 	}

@@ -26,6 +26,7 @@ const (
 	exitOK     = 0
 	exitFail   = 1
 	exitUsage  = 2
+	exitNoPerm = 77 // EX_NOPERM: the API refused the credentials (401, 403)
 	exitConfig = 78 // EX_CONFIG
 )
 
