@@ -74,10 +74,37 @@ func versionString() string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return "dev"
+	return devVersion(bi.Settings)
+}
+
+// devVersion names a build from a work tree: "dev", plus the commit it was
+// built from when the go command stamped it (-buildvcs), and "-dirty" when
+// the tree had uncommitted changes.
+func devVersion(settings []debug.BuildSetting) string {
+	var rev, modified string
+	for _, s := range settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	v := "dev+" + rev[:min(12, len(rev))]
+	if modified == "true" {
+		v += "-dirty"
+	}
+	return v
 }
 
 // loadConfig parses flags of run/validate and loads the config; on failure
