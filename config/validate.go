@@ -51,11 +51,17 @@ func (c *Config) validate() Problems {
 	return ps
 }
 
+// apiURLCredentials refuses user information in api.url.
+const apiURLCredentials = "must not hold credentials (user:password@): use api.token or api.oauth"
+
 func (a *API) validate(ps *Problems) {
 	if a.URL == "" {
 		ps.add("api.url", "required")
 	} else if u, err := url.Parse(a.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		ps.add("api.url", "must be an http or https URL")
+	} else if u.User != nil {
+		// The URL is not a Secret: credentials in it would be printed.
+		ps.add("api.url", apiURLCredentials)
 	}
 	o := a.OAuth
 	if a.Token != "" && o.Token != "" {

@@ -34,6 +34,8 @@ func TestValidate(t *testing.T) {
 		{"api.url empty", func(c *Config) { c.API.URL = "" }, []string{"api.url: required"}},
 		{"api.url scheme", func(c *Config) { c.API.URL = "ftp://h" }, []string{"api.url: must be an http or https URL"}},
 		{"api.url no host", func(c *Config) { c.API.URL = "http:///x" }, []string{"api.url: must be an http or https URL"}},
+		{"api.url user and password", func(c *Config) { c.API.URL = "https://apiuser:hunter2@api.example" }, []string{"api.url: " + apiURLCredentials}},
+		{"api.url user only", func(c *Config) { c.API.URL = "https://apiuser@api.example" }, []string{"api.url: " + apiURLCredentials}},
 		{"both tokens", func(c *Config) { c.API.Token, c.API.OAuth.Token, c.API.OAuth.Secret = "t", "o", "s" }, []string{"api.token: set api.token or api.oauth.token, not both"}},
 		{"oauth token alone", func(c *Config) { c.API.OAuth.Token = "o" }, []string{"api.oauth.secret: required with api.oauth.token"}},
 		{"oauth secret alone", func(c *Config) { c.API.OAuth.Secret = "s" }, []string{"api.oauth.token: required with api.oauth.secret"}},

@@ -271,16 +271,27 @@ func reasonOf(ctx context.Context, fallback string) string {
 	return fallback
 }
 
-// redactURL strips the query string from url errors: it holds no secret
-// today, but a filter may hold things an operator would not log.
+// redactURL strips user information and the query string from url errors:
+// the query holds no secret today, but a filter may hold things an operator
+// would not log.
 func redactURL(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		if i := strings.IndexByte(ue.URL, '?'); i >= 0 {
-			return &url.Error{Op: ue.Op, URL: ue.URL[:i], Err: ue.Err}
-		}
+		return &url.Error{Op: ue.Op, URL: SafeURL(ue.URL), Err: ue.Err}
 	}
 	return err
+}
+
+// SafeURL returns raw fit for a log line: without user information
+// (user:password@), query or fragment. It is the only form in which
+// logship logs a URL. A raw that does not parse gives "[unparsable url]".
+func SafeURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[unparsable url]"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
 }
 
 func defaultClient() *http.Client {

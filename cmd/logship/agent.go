@@ -268,7 +268,7 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 		}()
 	}
 	log.Info("logship started", zap.String("version", versionString()),
-		zap.Int("sources", len(cfg.Sources)), zap.Int("sinks", len(specs)), zap.String("api", cfg.API.URL))
+		zap.Int("sources", len(cfg.Sources)), zap.Int("sinks", len(specs)), zap.String("api", source.SafeURL(cfg.API.URL)))
 
 	sourcesDone := make(chan struct{})
 	go func() { wg.Wait(); close(sourcesDone) }()

@@ -37,6 +37,11 @@ func TestValidateCommand(t *testing.T) {
 			wants: []string{"sources[0].owner_id", "sources[0].since", "sinks[1].url: required",
 				"sinks[2].topic", "pipeline.bogus: unknown key"},
 		},
+		{
+			name: "credentials in api.url",
+			yaml: "api:\n  url: https://apiuser:s3cr3t-value@api.example\nsources:\n  - owner_id: orga_1\n    application_id: app_1\nstate_dir: " + dir + "\nsinks:\n  - type: stdout\n",
+			code: 78, wants: []string{"api.url: must not hold credentials"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,163 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/logship/logship/config"
+	"github.com/logship/logship/emulator"
+	"github.com/logship/logship/event"
+)
+
+// collector is the Output of the source tests: it keeps what it is given.
+type collector struct {
+	mu     sync.Mutex
+	events []event.Event
+}
+
+func (c *collector) Submit(_ context.Context, e event.Event) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.Raw = append([]byte(nil), e.Raw...)
+	c.events = append(c.events, e)
+	return nil
+}
+
+func (c *collector) DeadLetter(ctx context.Context, e event.Event, _ string) error {
+	return c.Submit(ctx, e)
+}
+
+// ids returns the ids received so far, in order.
+func (c *collector) ids() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, len(c.events))
+	for i, e := range c.events {
+		out[i] = e.ID
+	}
+	return out
+}
+
+// last returns the event received last.
+func (c *collector) last() event.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.events[len(c.events)-1]
+}
+
+// serveEmulator serves emu on loopback for the test's duration.
+func serveEmulator(t *testing.T, opts emulator.Options) (*emulator.Emulator, string) {
+	t.Helper()
+	emu := emulator.New(opts)
+	srv := httptest.NewServer(emu)
+	t.Cleanup(func() {
+		emu.Close()
+		srv.Close()
+	})
+	return emu, srv.URL
+}
+
+// sourceConfig is a source of app reading its backlog from the start,
+// fast, with short timeouts.
+func sourceConfig(app emulator.App) config.Source {
+	return config.Source{
+		OwnerID: app.OwnerID, ApplicationID: app.ID,
+		SinceTime:        app.Start.Add(-time.Minute),
+		UntilTime:        app.Start.Add(time.Hour),
+		ThrottleElements: 5000, ThrottlePerMs: 10,
+		Lookback: 3 * time.Second, HeartbeatTimeout: 3 * time.Second,
+	}
+}
+
+// runSource runs a source of cfg against api until it completes (or the
+// test's 60 s are up) and returns what it emitted.
+func runSource(t *testing.T, api string, cfg config.Source, opts Options) *collector {
+	t.Helper()
+	out := &collector{}
+	opts.Output = out
+	if opts.MinRetry == 0 {
+		opts.MinRetry, opts.MaxRetry = 10*time.Millisecond, 50*time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if err := New(api, cfg, opts).Run(ctx); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("source did not complete: %d lines", len(out.ids()))
+	}
+	return out
+}
+
+// checkOnceInOrder fails unless got is exactly the ids of want, in order.
+func checkOnceInOrder(t *testing.T, got []string, want []emulator.Line) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, id := range got {
+		seen[id]++
+		if seen[id] == 2 {
+			t.Errorf("id %s delivered twice", id)
+		}
+	}
+	for i, l := range want {
+		if seen[l.ID] == 0 {
+			t.Errorf("line %d (%s) lost", i, l.ID)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i].ID {
+			t.Fatalf("line %d is %s, want %s (stream order)", i, got[i], want[i].ID)
+		}
+	}
+}
+
+func TestSafeURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://api.clever-cloud.com", "https://api.clever-cloud.com"},
+		{"https://apiuser:hunter2@api.example/base", "https://api.example/base"},
+		{"http://apiuser@127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"http://h/v4/logs?filter=secret#frag", "http://h/v4/logs"},
+		{"http://u:p@h:bad port/", "[unparsable url]"},
+	}
+	for _, tt := range tests {
+		if got := SafeURL(tt.in); got != tt.want {
+			t.Errorf("SafeURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestConnectErrorHidesUserInfo: credentials in the API URL (refused by
+// validation, see config) never reach a log line through a connection
+// error either.
+func TestConnectErrorHidesUserInfo(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	cfg := config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: time.Now(), Lookback: time.Second, HeartbeatTimeout: time.Second}
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	// Port 1 on loopback refuses the connection.
+	s := New("http://apiuser:hunter2@127.0.0.1:1", cfg, Options{Output: &collector{}, Logger: zap.New(core), MinRetry: 10 * time.Millisecond, MaxRetry: 20 * time.Millisecond})
+	if err := s.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if logs.Len() == 0 {
+		t.Fatal("no reconnect logged")
+	}
+	for _, e := range logs.All() {
+		line := fmt.Sprint(e.Message, " ", e.ContextMap())
+		if strings.Contains(line, "apiuser") || strings.Contains(line, "hunter2") {
+			t.Fatalf("user info logged: %s", line)
+		}
+	}
+}
