@@ -193,12 +193,30 @@ func (a *appState) generate(n int64) {
 			a.burstLeft = size
 		}
 		l := a.burst
+		if a.future(pos) {
+			l.date += a.cfg.FutureSkew.Milliseconds()
+		}
 		l.n = r.Uint32()
 		l.tmpl = uint8(r.IntN(len(templates)))
 		l.sev = uint8(r.IntN(len(severities)))
 		a.recs = append(a.recs, l)
 		a.burstLeft--
 	}
+}
+
+// future reports whether the line at pos is dated in the future (App.FutureEvery).
+func (a *appState) future(pos int64) bool {
+	n := a.cfg.FutureEvery
+	return n > 0 && pos > 0 && mix64(a.key^uint64(pos)*0x9e3779b97f4a7c15^0xf07)%uint64(n) == 0
+}
+
+// micros returns the date of a line dated ms, in unix microseconds: with SubMillisecond,
+// ms plus microseconds drawn from ms itself (so one millisecond has one exact date).
+func (a *appState) micros(ms int64) int64 {
+	if !a.cfg.SubMillisecond {
+		return ms * 1000
+	}
+	return ms*1000 + int64(mix64(a.key^uint64(ms)*0xd1b54a32d192ed03)%1000)
 }
 
 func floorDiv(a, b int64) int64 {
@@ -215,7 +233,8 @@ type Line struct {
 	Pos int64
 	// ID is the line's opaque id (the SSE id and the JSON "id").
 	ID string
-	// Date is the line's date, millisecond precision, UTC.
+	// Date is the line's date, millisecond precision (microsecond with
+	// App.SubMillisecond), UTC.
 	Date time.Time
 	// Raw is the APPLICATION_LOG data as served without field selection.
 	Raw []byte
@@ -227,7 +246,7 @@ func (a *appState) line(pos int64, r rec, df *dateFormatter) Line {
 	return Line{
 		Pos:  pos,
 		ID:   string(appendLineID(nil, a.key, pos)),
-		Date: time.UnixMilli(r.date).UTC(),
+		Date: time.UnixMicro(a.micros(r.date)).UTC(),
 		Raw:  raw,
 	}
 }

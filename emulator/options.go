@@ -15,6 +15,7 @@ const (
 	DefaultDeployments       = 2
 	DefaultThrottleElements  = 100
 	DefaultThrottlePer       = 300 * time.Millisecond
+	DefaultFutureSkew        = time.Hour
 )
 
 // The public clever-tools OAuth consumer pair, used by OAuthCreds when its consumer fields are empty.
@@ -109,6 +110,18 @@ type App struct {
 	// NotFoundUntilLogged makes the logs endpoint answer 404 ("Partitioned Topic not found")
 	// while the app has not published any line yet, as the real API does for a new app.
 	NotFoundUntilLogged bool
+	// SubMillisecond writes dates with microseconds ("…T12:00:00.123456Z"). Lines of one
+	// millisecond share their microseconds (a burst keeps one exact date), so lines of
+	// different instances can fall within one millisecond at different microseconds. The
+	// stream's since and until then compare at the microsecond.
+	SubMillisecond bool
+	// FutureEvery, when > 0, dates about one line in FutureEvery (chosen from the seed, never
+	// the first) FutureSkew after its place, as an instance with a skewed clock would: such a
+	// line breaks the Disorder bound, and it neither ends an until stream nor is it kept from
+	// one unless dated at or after until.
+	FutureEvery int
+	// FutureSkew is how far ahead a future-dated line is; default 1 h.
+	FutureSkew time.Duration
 }
 
 // Style selects how frames are written. The zero value writes `field: value` lines ending
@@ -169,6 +182,9 @@ func (a App) resolve(i int, seed int64, defaultOwner string, now time.Time) App 
 	a.Deployments = min(a.Deployments, a.Instances)
 	if a.Backlog < 0 {
 		a.Backlog = 0
+	}
+	if a.FutureSkew <= 0 {
+		a.FutureSkew = DefaultFutureSkew
 	}
 	return a
 }

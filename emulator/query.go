@@ -14,6 +14,7 @@ import (
 // streamQuery is a parsed logs request.
 type streamQuery struct {
 	sinceMs, untilMs   int64 // a line matches when sinceMs <= date < untilMs
+	sinceUs, untilUs   int64 // the same in microseconds, for SubMillisecond apps
 	hasSince, hasUntil bool
 	deploymentID       string
 	instanceIDs        []string
@@ -33,6 +34,8 @@ func parseQuery(v url.Values, header http.Header) (*streamQuery, *badParam) {
 	q := &streamQuery{
 		sinceMs:   math.MinInt64,
 		untilMs:   math.MaxInt64,
+		sinceUs:   math.MinInt64,
+		untilUs:   math.MaxInt64,
 		mask:      allFields,
 		throttleN: DefaultThrottleElements,
 		throttleP: DefaultThrottlePer,
@@ -43,6 +46,7 @@ func parseQuery(v url.Values, header http.Header) (*streamQuery, *badParam) {
 			return nil, &badParam{"since", s}
 		}
 		q.sinceMs, q.hasSince = ms, true
+		q.sinceUs, _ = parseDateUs(s)
 	}
 	if s := v.Get("until"); s != "" {
 		ms, ok := parseDateMs(s)
@@ -50,6 +54,7 @@ func parseQuery(v url.Values, header http.Header) (*streamQuery, *badParam) {
 			return nil, &badParam{"until", s}
 		}
 		q.untilMs, q.hasUntil = ms, true
+		q.untilUs, _ = parseDateUs(s)
 	}
 	q.deploymentID = v.Get("deploymentId")
 	for _, s := range v["instanceId"] {
@@ -121,6 +126,21 @@ func parseDateMs(s string) (int64, bool) {
 		ms++
 	}
 	return ms, true
+}
+
+// parseDateUs is parseDateMs at the microsecond: the smallest whole microsecond not before
+// the date.
+func parseDateUs(s string) (int64, bool) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, false
+	}
+	ns := t.UnixNano()
+	us := floorDiv(ns, 1e3)
+	if us*1e3 != ns {
+		us++
+	}
+	return us, true
 }
 
 // serviceMatch reports whether a line's service name is selected by the service parameters:

@@ -115,7 +115,7 @@ func (f *fragments) appendFull(dst []byte, pos int64, r rec, df *dateFormatter) 
 	dst = append(dst, `{"id":"`...)
 	dst = appendLineID(dst, f.app.key, pos)
 	dst = append(dst, `","date":"`...)
-	dst = df.append(dst, r.date)
+	dst = f.appendDate(dst, r.date, df)
 	dst = append(dst, `",`...)
 	dst = append(dst, f.instJoined[r.inst]...)
 	dst = append(dst, f.kindJoined[r.svc][r.sev]...)
@@ -155,7 +155,7 @@ func (f *fragments) appendFields(dst []byte, pos int64, r rec, mask fieldMask, s
 			dst = append(dst, '"')
 		case fDate:
 			dst = append(dst, `"date":"`...)
-			dst = df.append(dst, r.date)
+			dst = f.appendDate(dst, r.date, df)
 			dst = append(dst, '"')
 		case fMessage:
 			dst = append(dst, `"message":"`...)
@@ -166,6 +166,18 @@ func (f *fragments) appendFields(dst []byte, pos int64, r rec, mask fieldMask, s
 		}
 	}
 	return append(dst, '}')
+}
+
+// appendDate appends the date of a line dated ms, with microseconds for an app with
+// SubMillisecond.
+func (f *fragments) appendDate(dst []byte, ms int64, df *dateFormatter) []byte {
+	dst = df.append(dst, ms)
+	if !f.app.cfg.SubMillisecond {
+		return dst
+	}
+	us := f.app.micros(ms) - ms*1000
+	dst = dst[:len(dst)-1] // the 'Z'
+	return append(dst, byte('0'+us/100), byte('0'+us/10%10), byte('0'+us%10), 'Z')
 }
 
 // dateFormatter writes unix milliseconds as "2006-01-02T15:04:05.000Z", caching the part

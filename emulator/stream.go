@@ -254,11 +254,11 @@ func (s *streamer) sendChunk(ctx context.Context, recs []rec) error {
 				return err
 			}
 		}
-		if r.date >= s.endMs {
+		if r.date >= s.endMs && !s.a.future(pos) {
 			return s.end(s.fr.eosUntil)
 		}
 		s.pos++
-		if r.date < q.sinceMs || r.date >= q.untilMs || !s.instOK[r.inst] || !s.svcOK[r.svc] {
+		if !s.inRange(r.date) || !s.instOK[r.inst] || !s.svcOK[r.svc] {
 			continue
 		}
 		if q.filter != nil {
@@ -296,6 +296,16 @@ func (s *streamer) sendChunk(ctx context.Context, recs []rec) error {
 		}
 	}
 	return nil
+}
+
+// inRange reports whether a line dated ms is within the request's since and until.
+func (s *streamer) inRange(ms int64) bool {
+	q := s.q
+	if !s.a.cfg.SubMillisecond {
+		return ms >= q.sinceMs && ms < q.untilMs
+	}
+	us := s.a.micros(ms)
+	return us >= q.sinceUs && us < q.untilUs
 }
 
 // writeLine writes the APPLICATION_LOG frame of the line at pos; no allocation when the
