@@ -16,24 +16,19 @@ import (
 // decoder decodes a yaml.Node tree into Go values by reflection, strictly:
 // every key must be a field (by its yaml tag; `inline` structs are
 // flattened), each value must fit its field's type, and every problem is
-// collected with its key path. It replaces yaml.v3's own decoding, whose
-// errors name lines rather than keys and stop at the first unknown key.
+// collected with its key path (yaml.v3's own errors name lines, not keys).
+// Environment references in scalar values are expanded as each value is
+// decoded (see expandNode), so that an unset variable is named at its key.
 //
 // A null value (`key:` or `key: ~`) leaves the field as it was (its
 // default). Lists and maps given in the file replace their default whole.
 type decoder struct {
 	probs Problems
+	// env looks variables up; nil: values are taken as written.
+	env func(string) (string, bool)
 	// merging holds the mappings being merged, to stop at a cycle.
 	merging map[*yaml.Node]bool
-	// marks are the positions of the nodes decoded, with their key paths,
-	// to name the key an expanded variable feeds.
-	marks  []mark
-	visits int
-}
-
-type mark struct {
-	line, col int
-	path      string
+	visits  int
 }
 
 // maxVisits bounds the work of one decode: aliases can make a small
@@ -60,22 +55,20 @@ func (d *decoder) tick(path string) bool {
 	return d.visits <= maxVisits
 }
 
-func (d *decoder) mark(n *yaml.Node, path string) {
-	d.marks = append(d.marks, mark{line: n.Line, col: n.Column, path: path})
-}
-
-// pathAt returns the key path of the node at or last before a position
-// of the text (empty when there is none).
-func (d *decoder) pathAt(line, col int) string {
-	best, found := mark{}, false
-	for _, m := range d.marks {
-		if m.line < line || m.line == line && m.col <= col {
-			if !found || m.line > best.line || m.line == best.line && m.col >= best.col {
-				best, found = m, true
-			}
-		}
+// expand returns scalar n with its environment references replaced,
+// adding a problem at path for each unset variable and malformed reference.
+func (d *decoder) expand(n *yaml.Node, path string) *yaml.Node {
+	if d.env == nil {
+		return n
 	}
-	return best.path
+	out, unset, malformed := expandNode(n, d.env)
+	for _, name := range unset {
+		d.probs.add(path, "environment variable "+name+" is not set")
+	}
+	if malformed {
+		d.probs.add(path, "malformed ${…} reference (use ${NAME}, ${NAME:-default}, or $$ for a literal $)")
+	}
+	return out
 }
 
 // decodeDocument decodes a parsed document into c. It reports false when
@@ -106,7 +99,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n = resolveAlias(n); n == nil {
 		return
 	}
-	d.mark(n, path)
+	n = d.expand(n, path)
 	if isNull(n) {
 		return
 	}
@@ -238,7 +231,6 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 			continue
 		}
 		kp := joinKey(path, k.Value)
-		d.mark(k, kp)
 		if j, dup := index[k.Value]; dup {
 			d.probs.add(kp, fmt.Sprintf("duplicate key (first at line %d)", out[j].line))
 			continue

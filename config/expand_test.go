@@ -1,69 +1,51 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
 
-func TestExpand(t *testing.T) {
-	env := envOf("A", "alpha", "EMPTY", "", "N", "42", "HASH", "x # y")
+func TestExpandString(t *testing.T) {
+	env := envOf("A", "alpha", "EMPTY", "", "N", "42", "REF", "${A}", "DD", "$$")
 	tests := []struct {
 		name, in, want string
 		unset          []string // names reported unset
 	}{
-		{"plain", "a: ${A}\n", "a: alpha\n", nil},
-		{"twice on a line", "a: ${A}-${N}\n", "a: alpha-42\n", nil},
-		{"set but empty", "a: ${EMPTY}\n", "a: \n", nil},
-		{"default when unset", "a: ${NOPE:-dflt}\n", "a: dflt\n", nil},
-		{"default when empty", "a: ${EMPTY:-dflt}\n", "a: dflt\n", nil},
-		{"default ignored when set", "a: ${A:-dflt}\n", "a: alpha\n", nil},
-		{"empty default", "a: ${NOPE:-}\n", "a: \n", nil},
-		{"dash default when unset", "a: ${NOPE-d}\n", "a: d\n", nil},
-		{"dash default keeps empty", "a: ${EMPTY-d}\n", "a: \n", nil},
-		{"default with colon and slashes", "u: ${NOPE:-http://h:80/p}\n", "u: http://h:80/p\n", nil},
-		{"nested default", "a: ${NOPE:-${A}}\n", "a: alpha\n", nil},
-		{"nested default twice", "a: ${NOPE:-${NOPE2:-z}}\n", "a: z\n", nil},
-		{"unset in used default", "a: ${NOPE:-${NOPE2}}\n", "a: \n", []string{"NOPE2"}},
-		{"unset in unused default", "a: ${A:-${NOPE2}}\n", "a: alpha\n", nil},
-		{"double dollar", "a: $$\n", "a: $\n", nil},
-		{"escaped reference", "a: $${A}\n", "a: ${A}\n", nil},
-		{"lone dollar kept", "a: $A b$ $1 $\n", "a: $A b$ $1 $\n", nil},
-		{"unset", "a: ${NOPE}\n", "a: \n", []string{"NOPE"}},
-		{"value with hash is textual", "a: ${HASH}\n", "a: x # y\n", nil},
-		{"comment line left alone", "# ${NOPE}\na: 1\n", "# ${NOPE}\na: 1\n", nil},
-		{"end-of-line comment left alone", "a: ${A} # ${NOPE}\n", "a: alpha # ${NOPE}\n", nil},
-		{"indented comment", "a:\n  # ${NOPE}\n  b: 1\n", "a:\n  # ${NOPE}\n  b: 1\n", nil},
-		{"hash without space is not a comment", "u: http://h/#${A}\n", "u: http://h/#alpha\n", nil},
-		{"double quoted hash", "a: \"x # ${A}\"\n", "a: \"x # alpha\"\n", nil},
-		{"double quoted escaped quote", "a: \"q\\\" # ${A}\" # ${NOPE}\n", "a: \"q\\\" # alpha\" # ${NOPE}\n", nil},
-		{"single quoted hash", "a: 'x # ${A}'\n", "a: 'x # alpha'\n", nil},
-		{"single quoted doubled quote", "a: 'it''s # ${A}' # ${NOPE}\n", "a: 'it''s # alpha' # ${NOPE}\n", nil},
-		{"apostrophe in plain scalar", "a: it's # ${NOPE}\nb: ${A}\n", "a: it's # ${NOPE}\nb: alpha\n", nil},
-		{"quote inside plain scalar", "a: say \"hi\" # ${NOPE}\n", "a: say \"hi\" # ${NOPE}\n", nil},
-		{"multi-line double quoted", "a: \"x\n  # ${A}\"\n", "a: \"x\n  # alpha\"\n", nil},
-		{"block scalar content", "a: |\n  # ${A}\n  x\nb: 1 # ${NOPE}\n", "a: |\n  # alpha\n  x\nb: 1 # ${NOPE}\n", nil},
-		{"folded block scalar with header comment", "a: >- # ${NOPE}\n  #${A}\n", "a: >- # ${NOPE}\n  #alpha\n", nil},
-		{"list item", "- ${A} # ${NOPE}\n", "- alpha # ${NOPE}\n", nil},
-		{"flow list", "a: [${A}, \"#${N}\"] # ${NOPE}\n", "a: [alpha, \"#42\"] # ${NOPE}\n", nil},
-		{"anchored quoted", "a: &x \"# ${A}\"\n", "a: &x \"# alpha\"\n", nil},
-		{"no trailing newline", "a: ${A}", "a: alpha", nil},
-		{"crlf", "a: ${A}\r\nb: 1 # ${NOPE}\r\n", "a: alpha\r\nb: 1 # ${NOPE}\r\n", nil},
-		{"utf-8", "é: \"ü\" # ${NOPE}\nb: ${A}\n", "é: \"ü\" # ${NOPE}\nb: alpha\n", nil},
+		{"plain", "${A}", "alpha", nil},
+		{"twice", "${A}-${N}", "alpha-42", nil},
+		{"set but empty", "x${EMPTY}y", "xy", nil},
+		{"default when unset", "${NOPE:-dflt}", "dflt", nil},
+		{"default when empty", "${EMPTY:-dflt}", "dflt", nil},
+		{"default ignored when set", "${A:-dflt}", "alpha", nil},
+		{"empty default", "${NOPE:-}", "", nil},
+		{"dash default when unset", "${NOPE-d}", "d", nil},
+		{"dash default keeps empty", "${EMPTY-d}", "", nil},
+		{"default with colon and slashes", "${NOPE:-http://h:80/p}", "http://h:80/p", nil},
+		{"default with hash", "${NOPE:-a # b}", "a # b", nil},
+		{"nested default", "${NOPE:-${A}}", "alpha", nil},
+		{"nested default twice", "${NOPE:-${NOPE2:-z}}", "z", nil},
+		{"unset in used default", "${NOPE:-${NOPE2}}", "", []string{"NOPE2"}},
+		{"unset in unused default", "${A:-${NOPE2}}", "alpha", nil},
+		{"double dollar", "$$", "$", nil},
+		{"escaped reference", "$${A}", "${A}", nil},
+		{"escaped reference, then a reference", "$${A}${A}", "${A}alpha", nil},
+		{"lone dollar kept", "$A b$ $1 $", "$A b$ $1 $", nil},
+		{"unset", "x${NOPE}y", "xy", []string{"NOPE"}},
+		{"two unset", "${NOPE}${NOPE2}", "", []string{"NOPE", "NOPE2"}},
+		{"a value is not expanded again", "${REF}", "${A}", nil},
+		{"a value's $$ stays", "${DD}", "$$", nil},
+		{"multi-line", "a\n${A}\n", "a\nalpha\n", nil},
+		{"utf-8", "é${A}ü", "éalphaü", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, exps, ps := expand([]byte(tt.in), env)
-			if len(ps) > 0 {
-				t.Fatalf("problems: %v", ps)
+			out, unset, malformed := expandString(tt.in, env)
+			if malformed {
+				t.Fatal("malformed")
 			}
-			if string(out) != tt.want {
+			if out != tt.want {
 				t.Errorf("got  %q\nwant %q", out, tt.want)
-			}
-			var unset []string
-			for _, e := range exps {
-				if e.unset {
-					unset = append(unset, e.name)
-				}
 			}
 			if strings.Join(unset, ",") != strings.Join(tt.unset, ",") {
 				t.Errorf("unset %v, want %v", unset, tt.unset)
@@ -72,31 +54,95 @@ func TestExpand(t *testing.T) {
 	}
 }
 
-func TestExpandMalformed(t *testing.T) {
-	for _, in := range []string{
-		"a: ${}\n",
-		"a: ${1A}\n",
-		"a: ${A B}\n",
-		"a: ${secretish\n",
-		"a: ${A:secret}\n",
-		"a: ${A:?msg}\n",
-		"a: ${A:-${B}\n",
-		"a: ${A:-x\n}\n",
-	} {
-		t.Run(in, func(t *testing.T) {
-			_, _, ps := expand([]byte(in), envOf("A", "v"))
-			if len(ps) != 1 {
-				t.Fatalf("problems %v, want one", ps)
-			}
-			msg := ps[0].String()
-			if !strings.HasPrefix(msg, "line 1: malformed") {
-				t.Errorf("message %q should start with the line", msg)
-			}
-			if strings.Contains(msg, "secret") {
-				t.Errorf("message %q echoes the text", msg)
-			}
-		})
+// TestExpandKeepsStructure checks that a variable's value lands whole in
+// the key that references it, whatever it holds: it can never add, remove
+// or cut a key. Each value is checked on the loaded struct, in a plain, a
+// double-quoted, a single-quoted and a block scalar, and in a Secret.
+func TestExpandKeepsStructure(t *testing.T) {
+	values := map[string]string{
+		"space hash":     "abc #def",
+		"hash only":      "# all a comment",
+		"newline key":    "x\n    method: PUT",
+		"newline at end": "x\n",
+		"colon space":    "a: b",
+		"double quote":   `say "hi" \" there`,
+		"single quote":   "it's ''",
+		"brace":          "{a: 1, b: [2]}",
+		"bracket":        "[1, 2]",
+		"leading star":   "*anchor",
+		"leading amp":    "&anchor x",
+		"leading dash":   "- item",
+		"leading bang":   "!!int 5",
+		"pipe":           "| block",
+		"document mark":  "---\nstate_dir: /other",
+		"dollar brace":   "${A}",
+		"spaces":         "  padded  ",
+		"tab":            "a\tb",
+		"null word":      "null",
+		"tilde":          "~",
 	}
+	// Each form, for a key indented by ind.
+	forms := map[string]func(ind string) string{
+		"plain":  func(string) string { return "${V}" },
+		"double": func(string) string { return `"${V}"` },
+		"single": func(string) string { return `'${V}'` },
+		"block":  func(ind string) string { return "|-\n" + ind + "  ${V}" },
+	}
+	for name, v := range values {
+		for form, ref := range forms {
+			t.Run(name+"/"+form, func(t *testing.T) {
+				src := `sources:
+  - owner_id: orga_1
+    application_id: app_1
+    filter: ` + ref("    ") + `
+state_dir: /state
+api:
+  token: ` + ref("  ") + `
+pipeline:
+  fields:
+    add:
+      env: ` + ref("      ") + `
+sinks:
+  - type: stdout
+  - type: http
+    url: http://127.0.0.1:1/
+`
+				c := mustParse(t, src, envOf("V", v, "A", "alpha"))
+				if got := c.API.Token.Reveal(); got != v {
+					t.Errorf("api.token = %q, want %q", got, v)
+				}
+				if got := c.Sources[0].Filter; got != v {
+					t.Errorf("sources[0].filter = %q, want %q", got, v)
+				}
+				if got := c.Pipeline.Fields.Add["env"]; got != v || len(c.Pipeline.Fields.Add) != 1 {
+					t.Errorf("pipeline.fields.add = %q, want {env: %q}", c.Pipeline.Fields.Add, v)
+				}
+				if c.StateDir != "/state" || len(c.Sinks) != 2 || c.Sinks[1].HTTP.Method != "POST" {
+					t.Errorf("structure changed: state_dir %q, %d sinks, method %q", c.StateDir, len(c.Sinks), c.Sinks[1].HTTP.Method)
+				}
+			})
+		}
+	}
+}
+
+// TestExpandUnset checks an unset variable with and without a default, and
+// one set to the empty string, in plain and quoted scalars.
+func TestExpandUnset(t *testing.T) {
+	env := envOf("EMPTY", "")
+	// Plain and empty: null, the default stays.
+	c := mustParse(t, base+"api:\n  url: ${NOPE:-}\nlog:\n  level: ${EMPTY}\n  format: ${NOPE:-console}\n", env)
+	if c.API.URL != DefaultAPIURL || c.Log.Level != "info" || c.Log.Format != "console" {
+		t.Errorf("api.url %q, log %+v", c.API.URL, c.Log)
+	}
+	// Quoted and empty: the empty string.
+	got := parseProblems(t, base+"api:\n  url: \"${NOPE:-}\"\n", env)
+	checkProblems(t, got, []string{"api.url: required"}, true)
+	// Unset without a default: a problem at the key, even in a list.
+	got = parseProblems(t, base+"api:\n  url: ${NOPE_URL}\n  token: \"x${NOPE_TOKEN}\"\n", env)
+	checkProblems(t, got, []string{
+		"api.url: environment variable NOPE_URL is not set",
+		"api.token: environment variable NOPE_TOKEN is not set",
+	}, true)
 }
 
 // TestExpandPositions checks that an unset variable is reported at the key
@@ -109,13 +155,45 @@ pipeline:
 log:
   level: |
     ${NOPE_LEVEL}
+x: &anchor ${NOPE_ANCHORED}
+metrics:
+  listen: *anchor
 `
 	got := parseProblems(t, src, envOf())
 	checkProblems(t, got, []string{
 		"api.url: environment variable NOPE_URL is not set",
 		"pipeline.fields.include[1]: environment variable NOPE_FIELD is not set",
 		"log.level: environment variable NOPE_LEVEL is not set",
+		"x: unknown key",
+		"metrics.listen: environment variable NOPE_ANCHORED is not set",
 	}, true)
+}
+
+func TestExpandMalformed(t *testing.T) {
+	for _, in := range []string{
+		"${}",
+		"${1A}",
+		"${A B}",
+		"${secretish",
+		"${A:secret}",
+		"${A:?msg}",
+		"${A:-${B}",
+		"|\n    ${A:-x\n    }",
+		"${NOPE:-${1}}",
+	} {
+		t.Run(in, func(t *testing.T) {
+			got := parseProblems(t, base+"log:\n  format: "+in+"\n", envOf("A", "v"))
+			want := "log.format: malformed ${…} reference (use ${NAME}, ${NAME:-default}, or $$ for a literal $)"
+			if !slices.Contains(got, want) {
+				t.Fatalf("problems %q, want %q", got, want)
+			}
+			for _, p := range got {
+				if strings.Contains(p, "secret") {
+					t.Errorf("problem %q echoes the text", p)
+				}
+			}
+		})
+	}
 }
 
 func TestExpandInParse(t *testing.T) {
@@ -124,10 +202,14 @@ func TestExpandInParse(t *testing.T) {
     application_id: ${APP:-app_default}
     limit: ${LIMIT:-7}
     filter: "cost: $$5"
+    # ${NOT_SET_IN_COMMENT}
 state_dir: ${STATE}/sub # ${NOT_SET_IN_COMMENT}
 sinks:
   - type: ${SINK_TYPE:-stdout}
-`, envOf("OWNER", "orga_x", "STATE", "/var/s"))
+    format: ${FORMAT}
+pipeline:
+  batch: {max_wait: "${WAIT:-1s}", max_bytes: "${BYTES:-2MiB}"}
+`, envOf("OWNER", "orga_x", "STATE", "/var/s", "FORMAT", "text"))
 	s := c.Sources[0]
 	if s.OwnerID != "orga_x" || s.ApplicationID != "app_default" || s.Limit != 7 || s.Filter != "cost: $5" {
 		t.Errorf("source %+v", s)
@@ -135,7 +217,13 @@ sinks:
 	if c.StateDir != "/var/s/sub" {
 		t.Errorf("state_dir %q", c.StateDir)
 	}
-	if c.Sinks[0].Type != "stdout" {
-		t.Errorf("sink type %q", c.Sinks[0].Type)
+	if c.Sinks[0].Type != "stdout" || c.Sinks[0].Stdout.Format != "text" {
+		t.Errorf("sink %+v", c.Sinks[0])
 	}
+	if b := c.Pipeline.Batch; b.MaxWait.String() != "1s" || b.MaxBytes != 2<<20 {
+		t.Errorf("batch %+v", b)
+	}
+	// Keys are never expanded: a reference there is an unknown key.
+	got := parseProblems(t, base+"${KEY}: 1\n", envOf("KEY", "log"))
+	checkProblems(t, got, []string{"${KEY}: unknown key"}, true)
 }

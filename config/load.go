@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
-	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -35,20 +33,21 @@ func Load(path string, env func(string) (string, bool)) (*Config, error) {
 
 // Parse turns a configuration file's content into a Config:
 //
-//  1. `${VAR}`, `${VAR:-default}` and `$$` are replaced from env (see
-//     expand for the details; references in comments are left alone);
-//  2. the YAML is decoded over Default, strictly: unknown keys, keys of
-//     another sink type and values of the wrong type are problems, each
-//     with its key path;
-//  3. the defaults that depend on other keys are applied (source and sink
+//  1. the YAML is parsed, then decoded over Default, strictly: unknown
+//     keys, keys of another sink type and values of the wrong type are
+//     problems, each with its key path; `${VAR}`, `${VAR:-default}` and
+//     `$$` in scalar values are replaced from env as they are decoded (see
+//     expandNode: a value can never change the structure);
+//  2. the defaults that depend on other keys are applied (source and sink
 //     names, sink batch and buffer, burst, dead-letter path, sink types'
 //     defaults) and credentials are resolved (ResolveCredentials);
-//  4. the result is validated (Validate).
+//  3. the result is validated (Validate).
 //
 // It returns the Config, or nil and a Problems holding every problem of
-// all four steps (a problem that follows from another one, such as
+// all three steps (a problem that follows from another one, such as
 // "required" for a key whose value had the wrong type, is left out). No
-// problem holds a secret, nor the value of a variable that feeds one.
+// problem quotes a value of the file or of a variable; every Secret's
+// value is scrubbed from them besides.
 //
 // env looks a variable up; nil means os.LookupEnv.
 func Parse(data []byte, env func(string) (string, bool)) (*Config, error) {
@@ -58,38 +57,23 @@ func Parse(data []byte, env func(string) (string, bool)) (*Config, error) {
 	if len(data) > MaxFileBytes {
 		return nil, Problems{{Message: fmt.Sprintf("the configuration is larger than %d bytes", MaxFileBytes)}}
 	}
-	expanded, exps, ps := expand(data, env)
-	root, err := parseYAML(expanded)
+	root, err := parseYAML(data)
 	if err != nil {
-		for _, e := range exps {
-			if e.unset {
-				ps.add("", fmt.Sprintf("line %d: environment variable %s is not set", e.line, e.name))
-			}
-		}
-		ps.add("", hideExpanded(err.Error(), exps))
-		// The credentials the environment would provide, to scrub them too.
+		ps := Problems{{Message: err.Error()}}
+		// A YAML error may quote the file's text (an anchor name): scrub
+		// the credentials the environment would provide.
 		var api API
 		_ = ResolveCredentials(&api, env)
-		ps.scrub(append(secretValues(api), feedingSecrets(exps, nil)...))
+		ps.scrub(secretValues(api))
 		return nil, ps
 	}
 
 	c := Default()
-	d := &decoder{}
+	d := &decoder{env: env}
 	if !d.decodeDocument(root, c) {
-		return nil, append(ps, d.probs...)
+		return nil, d.probs
 	}
-	for _, e := range exps {
-		if !e.unset {
-			continue
-		}
-		if path := d.pathAt(e.line, e.col); path != "" {
-			ps.add(path, "environment variable "+e.name+" is not set")
-		} else {
-			ps.add("", fmt.Sprintf("line %d: environment variable %s is not set", e.line, e.name))
-		}
-	}
-	ps = append(ps, d.probs...)
+	ps := d.probs
 
 	c.resolve()
 	if err := ResolveCredentials(&c.API, env); err != nil {
@@ -102,8 +86,7 @@ func Parse(data []byte, env func(string) (string, bool)) (*Config, error) {
 	}
 	ps = append(ps, c.validate().without(ps)...)
 	if len(ps) > 0 {
-		secrets := secretValues(c)
-		ps.scrub(append(secrets, feedingSecrets(exps, secrets)...))
+		ps.scrub(secretValues(c))
 		return nil, ps
 	}
 	return c, nil
@@ -142,41 +125,4 @@ func parseYAML(data []byte) (root *yaml.Node, err error) {
 
 func yamlError(err error) error {
 	return errors.New("invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: "))
-}
-
-// quoted matches the text a YAML error quotes (anchor names).
-var quoted = regexp.MustCompile(`'[^']*'`)
-
-// hideExpanded hides, in a YAML error message, each quoted text that holds
-// an expanded value: whether it feeds a secret is unknown at that stage.
-func hideExpanded(msg string, exps []expansion) string {
-	return quoted.ReplaceAllStringFunc(msg, func(q string) string {
-		for _, e := range exps {
-			if e.value != "" && strings.Contains(q, e.value) {
-				return "'" + redacted + "'"
-			}
-		}
-		return q
-	})
-}
-
-// secretName matches the names of variables that likely hold credentials.
-var secretName = regexp.MustCompile(`(?i)token|secret|pass|pwd|key|cred|auth|bearer|cookie|private|session`)
-
-// feedingSecrets returns the expanded values that feed a secret: those of
-// variables with a credential-like name, and those that are (a large part
-// of) one of the secret values.
-func feedingSecrets(exps []expansion, secrets []string) []string {
-	var out []string
-	for _, e := range exps {
-		if e.value == "" {
-			continue
-		}
-		if secretName.MatchString(e.name) || slices.ContainsFunc(secrets, func(s string) bool {
-			return s == e.value || len(e.value) >= 8 && strings.Contains(s, e.value)
-		}) {
-			out = append(out, e.value)
-		}
-	}
-	return out
 }

@@ -111,6 +111,8 @@ func TestErrorsHoldNoSecret(t *testing.T) {
 		{"header with a line break", base + "  - type: http\n    url: http://h/\n    headers: {X-K: \"${HEADER_KEY}\\nX\"}\n"},
 		{"malformed reference", base + "api:\n  token: ${S3CRET-api-token-7a1f\n"},
 		{"unset variable", base + "api:\n  token: ${UNSET_TOKEN}\n"},
+		{"secret variable also in a key with a problem", base + "api:\n  token: ${BEARER}\nlog:\n  level: ${BEARER}\n  format: \"x${BEARER}\"\n"},
+		{"secret variable in a Secret with a problem", base + "  - type: http\n    url: http://h/\n    auth: {token: \"${BEARER}\", user: u}\n"},
 		{"url with a secret", base + "  - type: http\n    url: \"http://u:${BEARER}@h:99999/\"\n"},
 	}
 	for _, tt := range tests {
