@@ -43,12 +43,22 @@ type Sink struct {
 	f     *os.File
 	buf   []byte
 	dirty bool // written since the last fsync (interval mode)
+	// cutTo, when >= 0, is the size the file must be cut back to before
+	// anything else is written: a failed write left part of a batch that
+	// could not be truncated at once.
+	cutTo int64
+	// truncate cuts f to size (f.Truncate; a seam for the one fault a test
+	// cannot cause for real: a failing ftruncate).
+	truncate func(f *os.File, size int64) error
 
 	// Reconciliation after a crash: ids found in the file's tail, and the
 	// sources whose replay has gone past them.
 	written map[string]struct{}
 	passed  map[string]bool
 	skipped int
+	// What the current Write changed in written and passed, undone if the
+	// write fails.
+	undoIDs, undoSources []string
 
 	stop chan struct{}
 	done chan struct{}
@@ -84,7 +94,8 @@ func New(cfg config.FileSink, opts Options) (*Sink, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Sink{cfg: cfg, mode: mode, log: log, passed: map[string]bool{}}, nil
+	return &Sink{cfg: cfg, mode: mode, log: log, passed: map[string]bool{}, cutTo: -1,
+		truncate: (*os.File).Truncate}, nil
 }
 
 // Start creates the parent directories, reconciles the file's tail and
@@ -185,35 +196,95 @@ func (s *Sink) Write(_ context.Context, b *event.Batch) error {
 		return errors.New("file: not open")
 	}
 	buf := s.buf[:0]
+	s.undoIDs, s.undoSources = s.undoIDs[:0], s.undoSources[:0]
 	for i := range b.Events {
 		e := &b.Events[i]
 		if s.written != nil && !s.passed[e.Source] {
 			if _, dup := s.written[e.ID]; dup {
 				delete(s.written, e.ID)
-				s.skipped++
+				s.undoIDs = append(s.undoIDs, e.ID)
 				continue
 			}
 			s.passed[e.Source] = true
-			s.log.Info("replay after restart reconciled", zap.String("source", e.Source), zap.Int("skipped_total", s.skipped))
+			s.undoSources = append(s.undoSources, e.Source)
 		}
 		buf = append(buf, e.Raw...)
 		buf = append(buf, '\n')
 	}
 	s.buf = buf
+	if err := s.appendLocked(buf); err != nil {
+		// Nothing of the batch is in the file: the retry must skip the
+		// same events again.
+		for _, id := range s.undoIDs {
+			s.written[id] = struct{}{}
+		}
+		for _, src := range s.undoSources {
+			delete(s.passed, src)
+		}
+		return err
+	}
+	s.skipped += len(s.undoIDs)
+	for _, src := range s.undoSources {
+		s.log.Info("replay after restart reconciled", zap.String("source", src), zap.Int("skipped_total", s.skipped))
+	}
+	return nil
+}
+
+// appendLocked appends buf (whole lines) and fsyncs per the configuration.
+// On error the file is as it was before (see rollbackLocked).
+func (s *Sink) appendLocked(buf []byte) error {
 	if len(buf) == 0 {
 		return nil
 	}
-	if _, err := s.f.Write(buf); err != nil {
+	if err := s.cutBackLocked(); err != nil {
+		return err
+	}
+	st, err := s.f.Stat()
+	if err != nil {
 		return fmt.Errorf("file %s: %w", s.cfg.Path, err)
+	}
+	before := st.Size()
+	if _, err := s.f.Write(buf); err != nil {
+		return s.rollbackLocked(before, err)
 	}
 	switch s.cfg.Fsync {
 	case "batch":
 		if err := s.f.Sync(); err != nil {
-			return fmt.Errorf("file %s: fsync: %w", s.cfg.Path, err)
+			return s.rollbackLocked(before, fmt.Errorf("fsync: %w", err))
 		}
 	case "interval":
 		s.dirty = true
 	}
+	return nil
+}
+
+// rollbackLocked handles a failed write of a batch: the file goes back to
+// its size before the batch (a short write, as on a full disk, leaves part
+// of it), so that the retry writes whole lines after whole lines. If the
+// file cannot be cut, it is said loudly and nothing more is written until
+// it can (cutBackLocked). The returned error is retryable.
+func (s *Sink) rollbackLocked(before int64, werr error) error {
+	werr = fmt.Errorf("file %s: %w", s.cfg.Path, werr)
+	if err := s.truncate(s.f, before); err != nil {
+		s.cutTo = before
+		s.log.Error("a failed write left part of a batch in the file and it cannot be cut; no more writes until it can",
+			zap.String("path", s.cfg.Path), zap.Int64("size_before", before), zap.Error(err))
+		return errors.Join(werr, fmt.Errorf("cut back to %d bytes: %w", before, err))
+	}
+	return werr
+}
+
+// cutBackLocked cuts the part of a failed batch that rollbackLocked could
+// not; until it succeeds, every write fails (retryable).
+func (s *Sink) cutBackLocked() error {
+	if s.cutTo < 0 {
+		return nil
+	}
+	if err := s.truncate(s.f, s.cutTo); err != nil {
+		return fmt.Errorf("file %s: a failed write left a partial batch that cannot be cut yet (to %d bytes): %w", s.cfg.Path, s.cutTo, err)
+	}
+	s.log.Warn("cut the partial batch left by a failed write", zap.String("path", s.cfg.Path), zap.Int64("size", s.cutTo))
+	s.cutTo = -1
 	return nil
 }
 
