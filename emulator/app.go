@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,6 +55,9 @@ type appState struct {
 	deploys    []string // deployment ids
 	commits    []string
 	frag       *fragments
+	// removedAt is when RemoveApp removed the app (unix nanoseconds; 0: served): it
+	// publishes nothing after it, and the look-ups and the logs endpoint no longer know it.
+	removedAt atomic.Int64
 
 	mu   sync.Mutex
 	recs []rec
@@ -107,6 +111,9 @@ func (a *appState) pubOffset(k int64) time.Duration {
 
 // published returns how many lines are published at now.
 func (a *appState) published(now time.Time) int64 {
+	if r := a.removedAt.Load(); r != 0 && now.UnixNano() > r {
+		now = time.Unix(0, r)
+	}
 	b := int64(a.cfg.Backlog)
 	if !a.live() {
 		return b

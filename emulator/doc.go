@@ -27,9 +27,14 @@
 //
 // For clever-tools (and enrichment) it also answers, minimally: GET /v2/summary, /v2/self,
 // /v2/self/applications[/{appId}], /v2/organisations/{ownerId}[/applications[/{appId}]],
-// /v4/orchestration/organisations/{ownerId}/applications/{appId}/instances and
-// …/deployments[/{deploymentId}], /v4/products/zones. Apps of a user_ owner belong to
-// /v2/self; the others to organisations. Anything else is a JSON 404.
+// /v4/orchestration/organisations/{ownerId}/applications/{appId}/instances[/{instanceId}] and
+// …/deployments[/{deploymentId}], /v4/products/zones[/{name}], with the members
+// @clevercloud/client 12 reads (values partly made up; api.go says which). Apps of a user_
+// owner belong to /v2/self; the others to organisations. Anything else is a JSON 404.
+//
+// AddApp and RemoveApp change the applications while running (discovery tests; `logship
+// emulator --add-every`): an added app is listed, looked up and streamed from then on; a
+// removed one is no longer listed, answers 404 everywhere and publishes nothing more.
 //
 // # Generated logs
 //
@@ -88,6 +93,8 @@
 // # Faults
 //
 // Faults (Options.Faults, or SetFaults and QueueStatus while running; goroutine-safe):
+// API slow down (Delay) or fail (Status) the look-ups, per path substring, for a count of
+// requests or for good;
 // DropEvery/DropJitter/DropClean drop a stream after about N lines on it; SilenceAfter/SilenceFor
 // make one connection silent (no heartbeat either) once; Statuses answer the next logs
 // requests with error statuses (e.g. 429 with Retry-After); Malformed writes extra frames

@@ -12,15 +12,22 @@ import (
 // Emulator is an http.Handler serving the Clever Cloud logs API. Its methods are safe for
 // concurrent use.
 type Emulator struct {
-	opts   Options
-	oauth  OAuthCreds
+	opts  Options
+	oauth OAuthCreds
+	// appsMu guards apps (the apps listed now, in order of addition) and
+	// byID (every app ever served, removed ones included, for Lines).
+	appsMu sync.RWMutex
 	apps   []*appState
 	byID   map[string]*appState
+	nextIx int // index of the next app, for its generated defaults
 	mux    *http.ServeMux
 	t0     time.Time
 	userID string // the user of /v2/self and /v2/summary
+	// defaultOwner is the organisation of apps without OwnerID.
+	defaultOwner string
 
 	faults      atomic.Pointer[faultState]
+	apiFaults   atomic.Pointer[apiFaultState]
 	style       atomic.Pointer[Style]
 	ignoreLEID  atomic.Bool
 	silenceAt   atomic.Int64 // total lines-sent count that triggers the silence; 0: none
@@ -95,11 +102,9 @@ func New(opts Options) *Emulator {
 	seedKey := uint64(opts.Seed)
 	defaultOwner := "orga_" + uuidFrom(mix64(seedKey^0x0a9a), mix64(seedKey^0x0a9b))
 	e.userID = "user_" + uuidFrom(mix64(seedKey^0x05e1), mix64(seedKey^0x05e2))
-	for i, a := range opts.Apps {
-		cfg := a.resolve(i, opts.Seed, defaultOwner, now)
-		st := newAppState(cfg, i, opts.Seed, now)
-		e.apps = append(e.apps, st)
-		e.byID[cfg.ID] = st
+	e.defaultOwner = defaultOwner
+	for _, a := range opts.Apps {
+		e.addApp(a, now, false)
 	}
 	e.setFaults(opts.Faults)
 	st := opts.Style
@@ -146,8 +151,11 @@ func (e *Emulator) Close() {
 	e.closeOnce.Do(func() { close(e.closed) })
 }
 
-// Apps returns the apps with their defaults resolved.
+// Apps returns the apps served now (not the removed ones), in order of addition, with their
+// defaults resolved.
 func (e *Emulator) Apps() []App {
+	e.appsMu.RLock()
+	defer e.appsMu.RUnlock()
 	out := make([]App, len(e.apps))
 	for i, a := range e.apps {
 		out[i] = a.cfg
@@ -155,10 +163,12 @@ func (e *Emulator) Apps() []App {
 	return out
 }
 
-// Lines returns the lines of appID published so far, in arrival order (nil for an unknown
-// app). The caller owns the result.
+// Lines returns the lines of appID published so far, in arrival order (nil for an app never
+// served); a removed app's lines are still returned. The caller owns the result.
 func (e *Emulator) Lines(appID string) []Line {
+	e.appsMu.RLock()
 	a := e.byID[appID]
+	e.appsMu.RUnlock()
 	if a == nil {
 		return nil
 	}
@@ -220,6 +230,7 @@ func (e *Emulator) setFaults(f Faults) {
 		e.silenceAt.Store(0)
 	}
 	e.faults.Store(newFaultState(f))
+	e.apiFaults.Store(newAPIFaultState(f.API))
 }
 
 // QueueStatus appends status responses, answered in order to the next logs requests.

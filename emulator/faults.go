@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -28,6 +29,25 @@ type Faults struct {
 	// Malformed are extra frames, each written once (on whichever stream first reaches its
 	// position).
 	Malformed []Malformed
+	// API slow down or fail the look-up endpoints (everything but the logs stream): the
+	// first entry matching a request applies.
+	API []APIFault
+}
+
+// APIFault slows down or fails the look-up endpoints (/v2/…, /v4/orchestration/…,
+// /v4/products/…), for discovery and enrichment tests. The logs stream is never affected
+// (see StatusFault for it).
+type APIFault struct {
+	// Match restricts the fault to requests whose path contains it (for example
+	// "/applications", "/instances", "/deployments", "/v4/products/zones"); empty matches
+	// every look-up.
+	Match string
+	// Delay is waited before answering (the request's own end cuts it short).
+	Delay time.Duration
+	// Status, when set, is answered (a JSON error body fitting it) instead of the real answer.
+	Status int
+	// Count, when > 0, limits the fault to that many matching requests; 0: every one.
+	Count int64
 }
 
 // StatusFault is an error response to a logs request.
@@ -133,4 +153,28 @@ func (s *faultState) atOf(i int) int64 {
 		return 1<<63 - 1
 	}
 	return s.malformed[i].At
+}
+
+// apiFaultState is the API faults with their use counts.
+type apiFaultState struct {
+	faults []APIFault
+	used   []atomic.Int64
+}
+
+func newAPIFaultState(f []APIFault) *apiFaultState {
+	return &apiFaultState{faults: slices.Clone(f), used: make([]atomic.Int64, len(f))}
+}
+
+// match returns the fault to apply to path, consuming one use of it.
+func (s *apiFaultState) match(path string) (APIFault, bool) {
+	for i, f := range s.faults {
+		if f.Match != "" && !strings.Contains(path, f.Match) {
+			continue
+		}
+		if f.Count > 0 && s.used[i].Add(1) > f.Count {
+			continue
+		}
+		return f, true
+	}
+	return APIFault{}, false
 }

@@ -133,6 +133,7 @@ type decoded struct {
 	DeploymentID string `json:"deploymentId"`
 	Service      string `json:"service"`
 	Message      string `json:"message"`
+	Zone         string `json:"zone"`
 }
 
 func decode(t testing.TB, raw []byte) decoded {

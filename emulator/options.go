@@ -76,6 +76,13 @@ type App struct {
 	ID string
 	// Name is the application's name (for the /v2 look-ups); default "app-<index>".
 	Name string
+	// Zone is the application's zone, in its lines' "zone" and its /v2 "zone"; default
+	// "par". The zones /v4/products/zones lists are par, rbx, scw, mtl, sgp and wsw (an
+	// unknown zone is served there too, with made-up details).
+	Zone string
+	// Created is the application's creation date (/v2 "creationDate"); default one day
+	// before Start for the apps given to New, and Start for those added by AddApp.
+	Created time.Time
 	// Backlog is the number of lines already published when New returns.
 	Backlog int
 	// Start is when the backlog begins: no line is dated before it, the first ones are within
@@ -158,6 +165,9 @@ func (a App) resolve(i int, seed int64, defaultOwner string, now time.Time) App 
 	}
 	if a.Start.IsZero() {
 		a.Start = now.Add(-time.Hour)
+	}
+	if a.Zone == "" {
+		a.Zone = "par"
 	}
 	if a.Spacing <= 0 {
 		a.Spacing = DefaultSpacing

@@ -67,7 +67,7 @@ func newFragments(a *appState) *fragments {
 		st[fCommitID] = member("commitId", quoted(in.commitID))
 		st[fDeploymentID] = member("deploymentId", quoted(in.deploymentID))
 		st[fInstanceID] = member("instanceId", quoted(in.id))
-		st[fZone] = member("zone", quoted("par"))
+		st[fZone] = member("zone", quoted(a.cfg.Zone))
 		if a.cfg.Region != "" {
 			st[fRegion] = member("region", quoted(a.cfg.Region))
 		}

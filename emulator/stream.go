@@ -50,7 +50,7 @@ func (e *Emulator) handleLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	scheme, ok := e.checkAuth(r)
 	status := http.StatusOK
-	a := e.byID[r.PathValue("appId")]
+	a := e.app(r.PathValue("appId"))
 	ownerID := r.PathValue("ownerId")
 	switch {
 	case !ok:

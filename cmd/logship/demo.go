@@ -107,6 +107,8 @@ func cmdEmulator(args []string, stdout, stderr io.Writer) int {
 	oauthToken := fs.String("oauth-token", "", "OAuth1 token to accept (with --oauth-secret)")
 	oauthSecret := fs.String("oauth-secret", "", "OAuth1 token secret to accept")
 	ignoreLEID := fs.Bool("ignore-last-event-id", false, "replay from since instead of resuming after Last-Event-ID")
+	addEvery := fs.Duration("add-every", 0, "add a new application of the organisation this often (0: never), for discovery")
+	maxApps := fs.Int("max-apps", 0, "with --add-every, remove the oldest application once there are more than this (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -129,6 +131,30 @@ func cmdEmulator(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := signalContext(context.Background())
 	defer cancel()
+	if *addEvery > 0 {
+		churnApps(ctx, emu, *addEvery, *maxApps, *rate, stdout)
+	}
 	<-ctx.Done()
 	return exitOK
+}
+
+// churnApps adds an application every period until ctx ends and, past max
+// applications (max > 0), removes the oldest: an organisation that changes,
+// for discovery.
+func churnApps(ctx context.Context, emu *emulator.Emulator, period time.Duration, max int, rate float64, stdout io.Writer) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a := emu.AddApp(emulator.App{Rate: rate})
+		fmt.Fprintf(stdout, "  added   application_id: %s  name: %s\n", a.ID, a.Name)
+		if apps := emu.Apps(); max > 0 && len(apps) > max {
+			emu.RemoveApp(apps[0].ID)
+			fmt.Fprintf(stdout, "  removed application_id: %s  name: %s\n", apps[0].ID, apps[0].Name)
+		}
+	}
 }
