@@ -75,6 +75,8 @@ type Source struct {
 	emitted int
 	// since is the `since` asked while nothing was read yet.
 	since time.Time
+	// fields are the `field` parameters (RequestFields).
+	fields []string
 	// connected is set after the first accepted stream.
 	connected bool
 	// ready is set once a stream was accepted or the source is complete.
@@ -145,6 +147,7 @@ func New(api string, cfg config.Source, opts Options) *Source {
 		m:    opts.Metrics,
 		win:  event.NewWindow(cfg.Lookback),
 	}
+	s.fields, _ = RequestFields(cfg)
 	s.received = s.m.Received.WithLabelValues(cfg.Name)
 	s.replayed = s.m.Dropped.WithLabelValues("replayed")
 	s.malformedLog = newLogLimiter(10 * time.Second)
@@ -163,6 +166,9 @@ func (s *Source) Name() string { return s.cfg.Name }
 // reached: nil), ctx is done (nil), or the API refuses the first connection
 // for good (*FatalError).
 func (s *Source) Run(ctx context.Context) error {
+	if note := FieldsNote(s.cfg); note != "" {
+		s.log.Info("fields: " + note)
+	}
 	s.since = s.cfg.SinceTime
 	if s.since.IsZero() {
 		s.since = s.opts.Now()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -45,13 +46,6 @@ func (c *collector) ids() []string {
 		out[i] = e.ID
 	}
 	return out
-}
-
-// last returns the event received last.
-func (c *collector) last() event.Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.events[len(c.events)-1]
 }
 
 // serveEmulator serves emu on loopback for the test's duration.
@@ -160,4 +154,39 @@ func TestConnectErrorHidesUserInfo(t *testing.T) {
 			t.Fatalf("user info logged: %s", line)
 		}
 	}
+}
+
+func TestRequestFields(t *testing.T) {
+	tests := []struct {
+		name            string
+		fields, push    []string
+		want, wantAdded []string
+	}{
+		{"none", nil, nil, nil, nil},
+		{"without id and date", []string{"message", "severity"}, nil, []string{"id", "date", "message", "severity"}, []string{"id", "date"}},
+		{"without date", []string{"message", "id"}, nil, []string{"id", "date", "message"}, []string{"date"}},
+		{"with both", []string{"date", "message", "id"}, nil, []string{"id", "date", "message"}, nil},
+		{"push-down", nil, []string{"id", "date", "message"}, []string{"id", "date", "message"}, nil},
+		{"own fields win over push-down", []string{"zone"}, []string{"id", "date", "message"}, []string{"id", "date", "zone"}, []string{"id", "date"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, added := RequestFields(config.Source{Fields: tt.fields, PushFields: tt.push})
+			if !slices.Equal(got, tt.want) || !slices.Equal(added, tt.wantAdded) {
+				t.Fatalf("got %v added %v, want %v added %v", got, added, tt.want, tt.wantAdded)
+			}
+		})
+	}
+}
+
+// TestFieldsAlwaysHoldIDAndDate: a source asking for fields without id and
+// date still gets every line, once, across drops.
+func TestFieldsAlwaysHoldIDAndDate(t *testing.T) {
+	emu, api := serveEmulator(t, emulator.Options{Apps: []emulator.App{{Backlog: 300}}, Seed: 3,
+		Faults: emulator.Faults{DropEvery: 70}})
+	app := emu.Apps()[0]
+	cfg := sourceConfig(app)
+	cfg.Fields = []string{"message", "severity"}
+	out := runSource(t, api, cfg, Options{})
+	checkOnceInOrder(t, out.ids(), emu.Lines(app.ID))
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ import (
 
 	sse "github.com/tmaxmax/go-sse"
 	"go.uber.org/zap"
+
+	"github.com/logship/logship/config"
 )
 
 // attemptResult is how one connection ended.
@@ -50,17 +53,14 @@ func (s *Source) requestURL() (string, bool) {
 	}
 	// The pipeline's push-down (config.Source.PushFilter, PushFields)
 	// applies only where the source sets nothing itself.
-	filter, fields := s.cfg.Filter, s.cfg.Fields
+	filter := s.cfg.Filter
 	if filter == "" {
 		filter = s.cfg.PushFilter
-	}
-	if len(fields) == 0 {
-		fields = s.cfg.PushFields
 	}
 	if filter != "" {
 		q.Set("filter", filter)
 	}
-	for _, f := range fields {
+	for _, f := range s.fields {
 		q.Add("field", f)
 	}
 	for _, sv := range s.cfg.Services {
@@ -82,6 +82,45 @@ func (s *Source) requestURL() (string, bool) {
 	u := s.api + "/v4/logs/organisations/" + url.PathEscape(s.cfg.OwnerID) +
 		"/applications/" + url.PathEscape(s.cfg.ApplicationID) + "/logs?" + q.Encode()
 	return u, true
+}
+
+// RequestFields returns the `field` parameters a source of cfg sends:
+// cfg.Fields, else the pipeline's push-down (cfg.PushFields); none means
+// every field. A non-empty list always holds id and date, first: without
+// them the server omits them, and a line without an id or a date cannot be
+// resumed after or deduplicated (it would be skipped as malformed). added
+// lists the ones logship put in front of cfg.Fields (nil when none).
+func RequestFields(cfg config.Source) (fields, added []string) {
+	asked := cfg.Fields
+	if len(asked) == 0 {
+		asked = cfg.PushFields
+	}
+	if len(asked) == 0 {
+		return nil, nil
+	}
+	fields = make([]string, 0, len(asked)+2)
+	for _, need := range []string{"id", "date"} {
+		fields = append(fields, need)
+		if len(cfg.Fields) > 0 && !slices.Contains(cfg.Fields, need) {
+			added = append(added, need)
+		}
+	}
+	for _, f := range asked {
+		if !slices.Contains(fields, f) {
+			fields = append(fields, f)
+		}
+	}
+	return fields, added
+}
+
+// FieldsNote says what RequestFields added to cfg.Fields, for `validate`
+// and the start-up log ("id and date added (…)"); "" when nothing.
+func FieldsNote(cfg config.Source) string {
+	_, added := RequestFields(cfg)
+	if len(added) == 0 {
+		return ""
+	}
+	return strings.Join(added, " and ") + " added (logship resumes after and deduplicates by them; sinks receive them)"
 }
 
 // attempt opens one connection and reads it until it ends.

@@ -19,6 +19,7 @@ import (
 	"runtime/debug"
 
 	"github.com/logship/logship/config"
+	"github.com/logship/logship/source"
 )
 
 // Exit codes.
@@ -142,6 +143,11 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	fmt.Fprintf(stdout, "configuration OK: %d source(s), %d sink(s)\n", len(cfg.Sources), len(cfg.Sinks))
+	for i, sc := range cfg.Sources {
+		if note := source.FieldsNote(sc); note != "" {
+			fmt.Fprintf(stdout, "note: sources[%d].fields: %s\n", i, note)
+		}
+	}
 	return exitOK
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"strings"
@@ -34,5 +35,55 @@ func TestAPIURLUserInfoNeverLogged(t *testing.T) {
 	}
 	if strings.Contains(stderr, "apiuser") || strings.Contains(stderr, "hunter2") {
 		t.Fatalf("user info logged:\n%s", stderr)
+	}
+}
+
+// TestFieldsWithoutIDOrDate: `fields` that leave out id and date would lose
+// every line (the server omits what is not asked, and a line without a date
+// cannot be resumed after). logship always asks for both; validate and the
+// start-up log say so.
+func TestFieldsWithoutIDOrDate(t *testing.T) {
+	emu, api := startEmulator(t, emulator.Options{Apps: smallApps(300)[:1], Token: "test-token", Seed: 2,
+		Faults: emulator.Faults{DropEvery: 70}})
+	apps := emu.Apps()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.ndjson")
+	yaml := strings.Replace(backfillYAML(api, dir, out, apps, ""), "    lookback: 3s\n", "    lookback: 3s\n    fields: [message, severity]\n", 1)
+	yaml = strings.Replace(yaml, "level: warn", "level: info", 1)
+	path := writeConfig(t, dir, yaml)
+
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"validate", "--config", path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("validate exit %d: %s%s", code, stdout.String(), stderr.String())
+	}
+	if want := "sources[0].fields: id and date added"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("validate does not say %q:\n%s", want, stdout.String())
+	}
+
+	cfg := loadTestConfig(t, path)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	code, logs := runInProcess(ctx, t, cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, logs)
+	}
+	if !strings.Contains(logs, "id and date added") {
+		t.Errorf("start-up log does not say what was added:\n%s", logs)
+	}
+	// Only the asked fields (and id, date) are present: no applicationId.
+	got := fileIDs(t, out)[""]
+	want := emu.Lines(apps[0].ID)
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i].ID {
+			t.Fatalf("line %d: %s, want %s", i, got[i], want[i].ID)
+		}
+	}
+	for _, r := range emu.Requests() {
+		if f := r.Query["field"]; len(f) != 4 || f[0] != "id" || f[1] != "date" {
+			t.Fatalf("request asked for fields %v, want id, date, message, severity", f)
+		}
 	}
 }
