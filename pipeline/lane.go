@@ -312,14 +312,17 @@ func (l *lane) deadLetter(events []event.Event, reason, label string) {
 		}
 		l.log.Error("cannot write the dead-letter file; retrying", zap.Error(err))
 		if !sleep(l.writeCtx, time.Second) {
+			l.p.abandoned.add(l.spec.Name, events)
 			return
 		}
 	}
 }
 
-// abandon gives up on a batch at a hard stop, without acknowledging it.
+// abandon gives up on a batch at a hard stop, without acknowledging it;
+// Close logs the tally in one line.
 func (l *lane) abandon(b *event.Batch, err error) {
-	l.log.Warn("shutdown deadline reached; batch left for the next start", zap.Int("events", b.Len()), zap.Error(err))
+	l.log.Debug("hard stop: batch left for the next start", zap.Int("events", b.Len()), zap.Error(err))
+	l.p.abandoned.add(l.spec.Name, b.Events)
 }
 
 // release returns a written batch's bytes and recycles it.

@@ -71,6 +71,8 @@ type Pipeline struct {
 	fields   *fieldStage
 	dead     *deadLetters
 	drops    dropCounts
+	// abandoned tallies what a hard stop left unwritten.
+	abandoned abandonTally
 	// dropMetric holds logship_events_dropped_total's counter per reason
 	// (the reasons before deadLettered, which has its own metric).
 	dropMetric [deadLettered]prometheus.Counter
@@ -423,9 +425,9 @@ func (p *Pipeline) close(ctx context.Context) error {
 	select {
 	case <-drained:
 	case <-ctx.Done():
-		p.log.Warn("shutdown timeout: abandoning unwritten batches (they are not checkpointed)")
 		p.hardStop()
 		<-drained
+		p.logAbandoned(context.Cause(ctx))
 	}
 	p.hardStop()
 	if p.started {

@@ -39,6 +39,8 @@ type agentIO struct {
 	// memoryLimit sets Go's soft memory limit to memoryBound(cfg) unless
 	// GOMEMLIMIT is set: for a process of its own (the limit is global).
 	memoryLimit bool
+	// signals, when set, cuts the drain short at a second SIGTERM/SIGINT.
+	signals *stopSignals
 }
 
 // Memory bound beyond the sinks' buffers, measured with a sink that hangs
@@ -59,11 +61,6 @@ func memoryBound(cfg *config.Config) int64 {
 		n += int64(cfg.SinkBuffer(i).MaxBytes)
 	}
 	return n
-}
-
-// signalContext is cancelled by SIGTERM or SIGINT.
-func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
 }
 
 // reopenSignal returns a channel fed by SIGHUP.
@@ -103,7 +100,12 @@ func runAgent(ctx context.Context, cfg *config.Config, aio agentIO) int {
 		return exitConfig
 	}
 	defer log.Sync() //nolint:errcheck // stderr
-	if err := agent(ctx, cfg, aio, log); err != nil {
+	err = agent(ctx, cfg, aio, log)
+	if code := aio.signals.hardStopCode(); code != 0 {
+		log.Warn("logship stopped at once by a second signal", zap.Int("exit_code", code), zap.Error(err))
+		return code
+	}
+	if err != nil {
 		log.Error("logship stopped", zap.Error(err))
 		fmt.Fprintln(aio.stderr, "logship:", err)
 		if refused := credentialsRefused(err); refused != nil {
@@ -287,7 +289,7 @@ wait:
 	}
 	ready.Store(false)
 	if ctx.Err() != nil {
-		log.Info("stopping: draining in-flight batches", zap.Duration("timeout", cfg.ShutdownTimeout))
+		log.Info("stopping: draining in-flight batches (a second SIGTERM or SIGINT stops at once)", zap.Duration("timeout", cfg.ShutdownTimeout))
 	} else if fatalErr == nil {
 		log.Info("every source is complete: draining")
 	}
@@ -295,7 +297,11 @@ wait:
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	drainCtx, cancel := context.WithTimeout(context.Background(), timeout)
+	hard := context.Background()
+	if aio.signals != nil {
+		hard = aio.signals.hard
+	}
+	drainCtx, cancel := context.WithTimeout(hard, timeout)
 	defer cancel()
 	closeErr := pipe.Close(drainCtx)
 	for i, s := range cfg.Sources {

@@ -83,14 +83,14 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "logship demo: API emulator on %s, streaming %d applications to stdout (Ctrl-C to stop)\n", api, len(apps))
 
-	ctx, cancel := signalContext(context.Background())
+	ctx, sigs, cancel := watchStopSignals(context.Background())
 	defer cancel()
 	if *duration > 0 {
 		var c2 context.CancelFunc
 		ctx, c2 = context.WithTimeout(ctx, *duration)
 		defer c2()
 	}
-	return runAgent(ctx, cfg, agentIO{stdout: stdout, stderr: stderr, reopen: reopenSignal(), memoryLimit: true})
+	return runAgent(ctx, cfg, agentIO{stdout: stdout, stderr: stderr, reopen: reopenSignal(), memoryLimit: true, signals: sigs})
 }
 
 // cmdEmulator serves the bundled emulator until Ctrl-C, for trying logship

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/logship/logship/config"
 	"github.com/logship/logship/source"
@@ -31,11 +32,19 @@ const (
 	exitConfig = 78 // EX_CONFIG
 )
 
+// hardStopGrace is how long a hard stop (second signal) may take to
+// abandon what is unwritten and save the checkpoints before the process
+// exits regardless.
+const hardStopGrace = 5 * time.Second
+
+// exit ends the process; only main and the hard-stop backstop call it.
+var exit = os.Exit
+
 // version is set at build time with -ldflags "-X main.version=…".
 var version = ""
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 const usage = `usage:
@@ -156,9 +165,17 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
-	ctx, stop := signalContext(context.Background())
+	ctx, sigs, stop := watchStopSignals(context.Background())
 	defer stop()
-	return runAgent(ctx, cfg, agentIO{stdout: stdout, stderr: stderr, reopen: reopenSignal(), memoryLimit: true})
+	go func() { // backstop: a hard stop ends the process even if a sink hangs
+		<-sigs.hard.Done()
+		if code := sigs.hardStopCode(); code != 0 {
+			time.Sleep(hardStopGrace)
+			fmt.Fprintf(stderr, "logship: hard stop not finished within %v; exiting\n", hardStopGrace)
+			exit(code)
+		}
+	}()
+	return runAgent(ctx, cfg, agentIO{stdout: stdout, stderr: stderr, reopen: reopenSignal(), memoryLimit: true, signals: sigs})
 }
 
 // loadConfigFile loads and validates a configuration file, with the
