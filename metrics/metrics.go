@@ -30,6 +30,12 @@ type Metrics struct {
 	CheckpointSaves *prometheus.CounterVec
 	// Connected is 1 while a source's stream is open.
 	Connected *prometheus.GaugeVec
+	// FileOpenErrors counts failed opens of a file sink's file (a reopen
+	// after SIGHUP, then each write retrying it), per sink.
+	FileOpenErrors *prometheus.CounterVec
+	// FileOpen is 1 while a file sink has its file open, 0 while it
+	// cannot open it.
+	FileOpen *prometheus.GaugeVec
 }
 
 // New returns a fresh set of collectors, not registered anywhere.
@@ -65,13 +71,20 @@ func New() *Metrics {
 		Connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "logship_source_connected", Help: "1 while the source's stream is open.",
 		}, []string{"source"}),
+		FileOpenErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_file_open_errors_total", Help: "Failed opens of a file sink's file (reopen, then each retry), per sink.",
+		}, []string{"sink"}),
+		FileOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "logship_file_open", Help: "1 while a file sink has its file open, 0 while it cannot open it.",
+		}, []string{"sink"}),
 	}
 }
 
 // Register registers every collector with r.
 func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.Received, m.Sent, m.Dropped, m.Malformed,
-		m.Reconnects, m.SinkErrors, m.DeadLetters, m.BufferedBytes, m.CheckpointSaves, m.Connected} {
+		m.Reconnects, m.SinkErrors, m.DeadLetters, m.BufferedBytes, m.CheckpointSaves, m.Connected,
+		m.FileOpenErrors, m.FileOpen} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

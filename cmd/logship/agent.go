@@ -185,7 +185,7 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 		}
 	}
 
-	specs, err := buildSinks(cfg, aio, log)
+	specs, err := buildSinks(cfg, aio, log, m)
 	if err != nil {
 		return err
 	}
@@ -336,7 +336,7 @@ func authorizer(api config.API) source.Authorizer {
 }
 
 // buildSinks constructs every configured sink with its delivery settings.
-func buildSinks(cfg *config.Config, aio agentIO, log *zap.Logger) ([]pipeline.SinkSpec, error) {
+func buildSinks(cfg *config.Config, aio agentIO, log *zap.Logger, m *metrics.Metrics) ([]pipeline.SinkSpec, error) {
 	specs := make([]pipeline.SinkSpec, 0, len(cfg.Sinks))
 	for i, sc := range cfg.Sinks {
 		spec := pipeline.SinkSpec{
@@ -351,7 +351,11 @@ func buildSinks(cfg *config.Config, aio agentIO, log *zap.Logger) ([]pipeline.Si
 			spec.Sink, err = stdout.New(sc.Stdout, aio.stdout)
 			spec.InFlight = 1
 		case "file":
-			spec.Sink, err = file.New(sc.File, file.Options{Logger: log.With(zap.String("sink", sc.Name))})
+			spec.Sink, err = file.New(sc.File, file.Options{
+				Logger:     log.With(zap.String("sink", sc.Name)),
+				OpenErrors: m.FileOpenErrors.WithLabelValues(sc.Name),
+				Open:       m.FileOpen.WithLabelValues(sc.Name),
+			})
 			spec.InFlight = 1
 		default:
 			spec.Sink, err = buildNetworkSink(sc, &spec, log)

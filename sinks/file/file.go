@@ -30,19 +30,42 @@ import (
 // Options are the sink's collaborators.
 type Options struct {
 	Logger *zap.Logger
+	// OpenErrors counts the failed attempts to open the file (at a reopen,
+	// and at each write retrying it); nil counts nothing.
+	OpenErrors Counter
+	// Open is set to 1 while the file is open and 0 while it cannot be
+	// opened; nil reports nothing.
+	Open Gauge
 }
+
+// Counter is the part of a Prometheus counter the sink uses.
+type Counter interface{ Inc() }
+
+// Gauge is the part of a Prometheus gauge the sink uses.
+type Gauge interface{ Set(float64) }
+
+type nopMetric struct{}
+
+func (nopMetric) Inc()        {}
+func (nopMetric) Set(float64) {}
 
 // Sink appends to one file. Write, Reopen and Close are safe for concurrent
 // use.
 type Sink struct {
-	cfg  config.FileSink
-	mode os.FileMode
-	log  *zap.Logger
+	cfg        config.FileSink
+	mode       os.FileMode
+	log        *zap.Logger
+	openErrors Counter
+	openGauge  Gauge
 
-	mu    sync.Mutex
-	f     *os.File
-	buf   []byte
-	dirty bool // written since the last fsync (interval mode)
+	mu      sync.Mutex
+	f       *os.File
+	started bool // Start succeeded and Close was not called
+	// openFailing is set while the file cannot be opened (after a failed
+	// reopen): each Write tries again.
+	openFailing bool
+	buf         []byte
+	dirty       bool // written since the last fsync (interval mode)
 	// cutTo, when >= 0, is the size the file must be cut back to before
 	// anything else is written: a failed write left part of a batch that
 	// could not be truncated at once.
@@ -94,8 +117,15 @@ func New(cfg config.FileSink, opts Options) (*Sink, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Sink{cfg: cfg, mode: mode, log: log, passed: map[string]bool{}, cutTo: -1,
-		truncate: (*os.File).Truncate}, nil
+	s := &Sink{cfg: cfg, mode: mode, log: log, passed: map[string]bool{}, cutTo: -1,
+		truncate: (*os.File).Truncate, openErrors: opts.OpenErrors, openGauge: opts.Open}
+	if s.openErrors == nil {
+		s.openErrors = nopMetric{}
+	}
+	if s.openGauge == nil {
+		s.openGauge = nopMetric{}
+	}
+	return s, nil
 }
 
 // Start creates the parent directories, reconciles the file's tail and
@@ -112,6 +142,7 @@ func (s *Sink) Start(context.Context) error {
 	if err := s.openLocked(); err != nil {
 		return err
 	}
+	s.started = true
 	if s.cfg.Fsync == "interval" {
 		s.stop, s.done = make(chan struct{}), make(chan struct{})
 		go s.syncLoop()
@@ -119,12 +150,43 @@ func (s *Sink) Start(context.Context) error {
 	return nil
 }
 
+// openLocked opens the file for appending, creating it (and, after a
+// rotation that took the directory too, its parents).
 func (s *Sink) openLocked() error {
 	f, err := os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, s.mode)
+	if errors.Is(err, os.ErrNotExist) {
+		if err = os.MkdirAll(filepath.Dir(s.cfg.Path), 0o750); err == nil {
+			f, err = os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, s.mode)
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("file %s: %w", s.cfg.Path, err)
+		s.openErrors.Inc()
+		s.openGauge.Set(0)
+		return fmt.Errorf("file %s: open: %w", s.cfg.Path, err)
 	}
 	s.f = f
+	s.openGauge.Set(1)
+	return nil
+}
+
+// reopenLocked retries the open that a reopen could not do; its error is
+// retryable, and said once per outage at error level.
+func (s *Sink) reopenLocked() error {
+	if !s.started {
+		return errors.New("file: not started")
+	}
+	if err := s.openLocked(); err != nil {
+		if !s.openFailing {
+			s.openFailing = true
+			s.log.Error("cannot open the file; writes wait and retry the open with the sink's backoff",
+				zap.String("path", s.cfg.Path), zap.Error(err))
+		}
+		return err
+	}
+	if s.openFailing {
+		s.openFailing = false
+		s.log.Info("file open again; writes resume", zap.String("path", s.cfg.Path))
+	}
 	return nil
 }
 
@@ -193,7 +255,9 @@ func (s *Sink) Write(_ context.Context, b *event.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.f == nil {
-		return errors.New("file: not open")
+		if err := s.reopenLocked(); err != nil {
+			return err
+		}
 	}
 	buf := s.buf[:0]
 	s.undoIDs, s.undoSources = s.undoIDs[:0], s.undoSources[:0]
@@ -311,21 +375,35 @@ func (s *Sink) syncLoop() {
 }
 
 // Reopen closes and reopens the file by its path, for logrotate: after a
-// rename, writes go to a new file at the configured path.
+// rename, writes go to a new file at the configured path. If the new file
+// cannot be opened, Reopen returns the error and the sink stays without a
+// file: each Write tries the open again and fails with a retryable error
+// until it succeeds (counted in Options.OpenErrors, Options.Open at 0).
 func (s *Sink) Reopen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f == nil {
+	if !s.started {
 		return nil
 	}
-	if err := s.f.Sync(); err != nil {
-		s.log.Warn("fsync before reopen failed", zap.Error(err))
+	if s.f != nil {
+		if err := s.cutBackLocked(); err != nil {
+			s.log.Error("rotating a file that ends with the partial batch of a failed write", zap.Error(err))
+			s.cutTo = -1
+		}
+		if err := s.f.Sync(); err != nil {
+			s.log.Warn("fsync before reopen failed", zap.Error(err))
+		}
+		if err := s.f.Close(); err != nil {
+			s.log.Warn("close before reopen failed", zap.Error(err))
+		}
+		s.f = nil
 	}
-	if err := s.f.Close(); err != nil {
-		s.log.Warn("close before reopen failed", zap.Error(err))
+	if err := s.openLocked(); err != nil {
+		s.openFailing = true
+		return fmt.Errorf("%w (writes retry the open)", err)
 	}
-	s.f = nil
-	return s.openLocked()
+	s.openFailing = false
+	return nil
 }
 
 // Close syncs and closes the file.
@@ -337,6 +415,7 @@ func (s *Sink) Close() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.started = false
 	if s.f == nil {
 		return nil
 	}

@@ -192,3 +192,46 @@ func TestNewRejectsBadSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestReopenFailureRetriesOpen: a reopen that fails (here the rotated
+// path is taken by a directory, which even root cannot open for writing)
+// must not close the sink for good: writes fail with a retryable error
+// while the path cannot be opened, and go to the new file once it can.
+func TestReopenFailureRetriesOpen(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.ndjson")
+	s := start(t, config.FileSink{Path: path})
+	if err := s.Write(t.Context(), batchOf("s", "1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(path, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reopen(); err == nil {
+		t.Fatal("reopen onto a directory succeeded")
+	}
+	for range 2 {
+		err := s.Write(t.Context(), batchOf("s", "2"))
+		if err == nil || event.IsPermanent(err) {
+			t.Fatalf("write while the path cannot be opened: %v, want a retryable error", err)
+		}
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(t.Context(), batchOf("s", "2")); err != nil {
+		t.Fatalf("write once the path can be opened again: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(readIDs(t, path+".1"), ","); got != "1" {
+		t.Fatalf("rotated = %s", got)
+	}
+	if got := strings.Join(readIDs(t, path), ","); got != "2" {
+		t.Fatalf("new = %s", got)
+	}
+}
