@@ -8,13 +8,14 @@ import "time"
 //
 // Stream order is arrival order, not date order: lines arrive out of date
 // order by up to a few seconds. A resume therefore asks the API for
-// `since = Newest - lookback` and drops, by id, the replayed lines that Recent
-// holds. The zero Position means "nothing seen yet".
+// `since = Newest - lookback` (floored to the millisecond) and drops, by id,
+// the replayed lines that Recent holds. The zero Position means "nothing
+// seen yet".
 type Position struct {
 	LastID string
 	// Newest is the newest date seen, in Unix nanoseconds.
 	Newest int64
-	// Recent holds the lines dated at or after Newest - lookback, in the
+	// Recent holds the lines dated at or after Since, in the
 	// order they were added.
 	Recent []Seen
 }
@@ -28,14 +29,27 @@ type Seen struct {
 // IsZero reports whether nothing was seen.
 func (p Position) IsZero() bool { return p.LastID == "" && p.Newest == 0 && len(p.Recent) == 0 }
 
-// Since returns the date a resume asks for: Newest minus lookback.
+// Since returns the date a resume asks for: Newest minus lookback, floored
+// to the millisecond (the precision of the API's `since`).
 func (p Position) Since(lookback time.Duration) time.Time {
-	return time.Unix(0, p.Newest-int64(lookback)).UTC()
+	return time.Unix(0, floorMs(p.Newest-int64(lookback))).UTC()
+}
+
+// floorMs floors a date in Unix nanoseconds to the millisecond.
+func floorMs(ns int64) int64 {
+	const ms = int64(time.Millisecond)
+	r := ns % ms
+	if r < 0 {
+		r += ms
+	}
+	return ns - r
 }
 
 // Window tracks a stream's position as lines pass: the last id, the newest
-// date, and the ids dated within lookback of it, to recognise a replayed
-// line. It is not safe for concurrent use.
+// date, and the ids dated at or after its cutoff (newest - lookback, floored
+// to the millisecond: a resume's `since` has millisecond precision, and the
+// window must hold every line such a `since` can replay), to recognise a
+// replayed line. It is not safe for concurrent use.
 type Window struct {
 	lookback int64
 	lastID   string
@@ -56,8 +70,9 @@ func (w *Window) Restore(p Position) {
 	w.lastID, w.newest = p.LastID, p.Newest
 	clear(w.ids)
 	w.order, w.head = w.order[:0], 0
+	cutoff := w.cutoff()
 	for _, s := range p.Recent {
-		if s.Date >= w.newest-w.lookback {
+		if s.Date >= cutoff {
 			w.ids[s.ID] = s.Date
 			w.order = append(w.order, s)
 		}
@@ -71,14 +86,18 @@ func (w *Window) Seen(id string) bool {
 	return ok
 }
 
-// Cutoff returns the oldest date the window still covers (Newest - lookback),
-// in Unix nanoseconds; 0 while nothing was added.
+// Cutoff returns the oldest date the window still covers (Newest - lookback,
+// floored to the millisecond), in Unix nanoseconds; 0 while nothing was
+// added. A resume asks for it as `since`.
 func (w *Window) Cutoff() int64 {
 	if w.newest == 0 {
 		return 0
 	}
-	return w.newest - w.lookback
+	return w.cutoff()
 }
+
+// cutoff is Newest - lookback, floored to the millisecond.
+func (w *Window) cutoff() int64 { return floorMs(w.newest - w.lookback) }
 
 // Add records a line. Lines dated before the window's cutoff move LastID but
 // are not kept for dedupe.
@@ -87,7 +106,7 @@ func (w *Window) Add(id string, date int64) {
 	if date > w.newest {
 		w.newest = date
 	}
-	cutoff := w.newest - w.lookback
+	cutoff := w.cutoff()
 	if date >= cutoff {
 		w.ids[id] = date
 		w.order = append(w.order, Seen{ID: id, Date: date})
@@ -121,7 +140,7 @@ func (w *Window) Len() int { return len(w.ids) }
 // Position returns a copy of the window's state.
 func (w *Window) Position() Position {
 	p := Position{LastID: w.lastID, Newest: w.newest}
-	cutoff := w.newest - w.lookback
+	cutoff := w.cutoff()
 	p.Recent = make([]Seen, 0, len(w.ids))
 	for _, s := range w.order[w.head:] {
 		if s.Date >= cutoff {

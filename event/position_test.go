@@ -73,3 +73,37 @@ func itoa(i int64) string {
 	}
 	return string(b)
 }
+
+// TestWindowMillisecondFloor: `since` has millisecond precision, so the
+// window keeps every id down to Newest - lookback floored to the
+// millisecond, and a restored window too (issue 8 case 8).
+func TestWindowMillisecondFloor(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	us := int64(time.Microsecond)
+	w := NewWindow(time.Second)
+	w.Add("a", t0+400*us)
+	w.Add("b", t0+int64(time.Second)+600*us) // Newest - lookback = t0 + 0.6 ms
+	if got := w.Cutoff(); got != t0 {
+		t.Fatalf("cutoff = %v, want %v", time.Unix(0, got).UTC(), time.Unix(0, t0).UTC())
+	}
+	if !w.Seen("a") {
+		t.Fatal("a, dated after the floored cutoff, was forgotten")
+	}
+	p := w.Position()
+	if got := p.Since(time.Second); got.UnixNano() != t0 {
+		t.Fatalf("since = %v", got)
+	}
+	w2 := NewWindow(time.Second)
+	w2.Restore(p)
+	if !w2.Seen("a") || !w2.Seen("b") {
+		t.Fatalf("restore lost a line: %+v", p)
+	}
+	// A line dated before the floored cutoff is forgotten.
+	w.Add("c", t0+int64(2*time.Second)+100*us) // cutoff t0 + 1 s
+	if w.Seen("a") || !w.Seen("b") {
+		t.Fatal("prune at the floored cutoff")
+	}
+	if got := floorMs(-1); got != -int64(time.Millisecond) {
+		t.Fatalf("floorMs(-1) = %d", got)
+	}
+}

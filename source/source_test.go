@@ -3,10 +3,12 @@ package source
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,4 +191,66 @@ func TestFieldsAlwaysHoldIDAndDate(t *testing.T) {
 	cfg.Fields = []string{"message", "severity"}
 	out := runSource(t, api, cfg, Options{})
 	checkOnceInOrder(t, out.ids(), emu.Lines(app.ID))
+}
+
+// scriptLine is a line of a scripted stream.
+type scriptLine struct {
+	id   string
+	date time.Time
+}
+
+// scriptServer serves lines as the logs endpoint would, with dates of any
+// precision: the server filters by `since` (read to the millisecond, as the
+// API's clients send it), ignores Last-Event-ID (replays from since), cuts
+// the first connection after firstConn lines and ends every later one with
+// END_OF_STREAM.
+func scriptServer(t *testing.T, lines []scriptLine, firstConn int) (string, *atomic.Int32) {
+	t.Helper()
+	var conns atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := conns.Add(1)
+		since, err := time.Parse(time.RFC3339Nano, r.URL.Query().Get("since"))
+		if err != nil {
+			http.Error(w, `{"error":"bad since"}`, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		sent := 0
+		for _, l := range lines {
+			if l.date.Before(since) {
+				continue
+			}
+			if n == 1 && sent == firstConn {
+				return // a close without END_OF_STREAM
+			}
+			fmt.Fprintf(w, "id: %s\nevent: APPLICATION_LOG\ndata: {\"id\":%q,\"date\":%q}\n\n", l.id, l.id, l.date.Format(time.RFC3339Nano))
+			sent++
+		}
+		fmt.Fprint(w, "event: END_OF_STREAM\ndata: {\"endedBy\":\"UNTIL_REACHED\"}\n\n")
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, &conns
+}
+
+// TestSubMillisecondDates: the request's `since` has millisecond precision,
+// so the dedupe window must keep every id down to that floor, or a line
+// dated in the sub-millisecond gap is replayed after the window forgot it
+// (issue 8 case 8: [a b a c]).
+func TestSubMillisecondDates(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	lines := []scriptLine{
+		{"a", t0.Add(400 * time.Microsecond)},
+		// b is the newest: the cutoff is t0+0.6 ms, after a; `since` is t0.000.
+		{"b", t0.Add(time.Second + 600*time.Microsecond)},
+		{"c", t0.Add(time.Second + 700*time.Microsecond)},
+	}
+	api, conns := scriptServer(t, lines, 2)
+	cfg := config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: t0, Lookback: time.Second, HeartbeatTimeout: 3 * time.Second}
+	got := runSource(t, api, cfg, Options{}).ids()
+	if want := []string{"a", "b", "c"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if conns.Load() < 2 {
+		t.Fatal("no reconnect")
+	}
 }
