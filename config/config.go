@@ -28,6 +28,10 @@ type Config struct {
 	// ShutdownTimeout bounds the drain at SIGTERM: after it, what is still in
 	// flight is abandoned (and not checkpointed). Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	// sinkFactories are the sink types Parse was given, to name them in
+	// problems.
+	sinkFactories []SinkFactory
 }
 
 // API is how to reach and authenticate to the Clever Cloud API.

@@ -26,6 +26,8 @@ type decoder struct {
 	probs Problems
 	// env looks variables up; nil: values are taken as written.
 	env func(string) (string, bool)
+	// sinks are the sink types, to decode each `sinks[]` entry's own keys.
+	sinks []SinkFactory
 	// merging holds the mappings being merged, to stop at a cycle.
 	merging map[*yaml.Node]bool
 	visits  int
@@ -35,13 +37,18 @@ type decoder struct {
 // document a huge tree ("billion laughs").
 const maxVisits = 100_000
 
+// nodeDecoder is implemented by the types that decode their own node,
+// with the decoder's strictness and problems.
+type nodeDecoder interface {
+	decodeNode(d *decoder, n *yaml.Node, path string)
+}
+
 // prefiller is implemented by the types whose new list elements start
 // from their defaults before the file's keys are decoded over them.
 type prefiller interface{ prefill() }
 
 var (
 	durationType    = reflect.TypeFor[time.Duration]()
-	sinkType        = reflect.TypeFor[Sink]()
 	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 )
 
@@ -109,12 +116,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		return
 	}
-	switch v.Type() {
-	case durationType:
+	if v.CanAddr() {
+		if nd, ok := v.Addr().Interface().(nodeDecoder); ok {
+			nd.decodeNode(d, n, path)
+			return
+		}
+	}
+	if v.Type() == durationType {
 		d.decodeDuration(n, v, path)
-		return
-	case sinkType:
-		d.decodeSink(n, v.Addr().Interface().(*Sink), path)
 		return
 	}
 	switch v.Kind() {

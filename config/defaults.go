@@ -80,8 +80,6 @@ func (c *Config) resolve() {
 	for i := range c.Sinks {
 		s := &c.Sinks[i]
 		switch s.Type {
-		case "stdout":
-			s.Stdout.setDefaults()
 		case "file":
 			s.File.setDefaults()
 		case "http":
@@ -89,7 +87,9 @@ func (c *Config) resolve() {
 		case "kafka":
 			s.Kafka.setDefaults()
 		default:
-			continue
+			if s.Settings == nil {
+				continue
+			}
 		}
 		if s.Name == "" {
 			s.Name = s.Type

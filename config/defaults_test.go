@@ -42,7 +42,7 @@ func TestDefaults(t *testing.T) {
 		{"log", c.Log, Log{Level: "info", Format: "json"}},
 		{"shutdown_timeout", c.ShutdownTimeout, 30 * time.Second},
 		{"metrics.listen", c.Metrics.Listen, ""},
-		{"stdout format", c.Sinks[0].Stdout.Format, "json"},
+		{"stdout format", c.Sinks[0].Settings.(*testStdout).Format, "json"},
 		{"file", c.Sinks[1].File, FileSink{Path: "/a", Fsync: "batch", FsyncInterval: time.Second, Mode: "0640", ReconcileBytes: 64 << 20}},
 		{"sink names", []string{c.Sinks[0].Name, c.Sinks[1].Name, c.Sinks[2].Name, c.Sinks[3].Name, c.Sinks[4].Name}, []string{"stdout", "file", "named", "file-3", "http"}},
 		{"in_flight", []int{c.Sinks[0].InFlight, c.Sinks[4].InFlight}, []int{1, 3}},

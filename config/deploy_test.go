@@ -35,7 +35,7 @@ func TestKubernetesConfigMapLoads(t *testing.T) {
 			continue
 		}
 		found = true
-		cfg, err := Parse([]byte(doc.Data["config.yaml"]), func(string) (string, bool) { return "", false })
+		cfg, err := Parse([]byte(doc.Data["config.yaml"]), func(string) (string, bool) { return "", false }, testSinks)
 		if err == nil {
 			err = cfg.Validate()
 		}

@@ -31,7 +31,7 @@ func TestExamples(t *testing.T) {
 	for _, f := range exampleFiles(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			env := envOf("HOME", t.TempDir())
-			c, err := Load(f, env)
+			c, err := Load(f, env, testSinks)
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -42,7 +42,7 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c2, err := Parse(out, env)
+			c2, err := Parse(out, env, testSinks)
 			if err != nil {
 				t.Fatalf("Parse(Redacted()): %v\n%s", err, out)
 			}

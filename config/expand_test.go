@@ -217,7 +217,7 @@ pipeline:
 	if c.StateDir != "/var/s/sub" {
 		t.Errorf("state_dir %q", c.StateDir)
 	}
-	if c.Sinks[0].Type != "stdout" || c.Sinks[0].Stdout.Format != "text" {
+	if c.Sinks[0].Type != "stdout" || c.Sinks[0].Settings.(*testStdout).Format != "text" {
 		t.Errorf("sink %+v", c.Sinks[0])
 	}
 	if b := c.Pipeline.Batch; b.MaxWait.String() != "1s" || b.MaxBytes != 2<<20 {

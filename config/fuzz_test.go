@@ -32,7 +32,7 @@ func FuzzParse(f *testing.F) {
 	const secret = "Zq7-fuzz-credential-Wk3"
 	env := envOf("TOKEN", secret, "CLEVER_API_TOKEN", secret, "A", "1", "STATE", "/s")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := Parse(data, env)
+		c, err := Parse(data, env, testSinks)
 		if err != nil {
 			if c != nil {
 				t.Fatal("both a config and an error")

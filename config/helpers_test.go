@@ -34,7 +34,7 @@ func mustParse(t *testing.T, src string, env func(string) (string, bool)) *Confi
 	if env == nil {
 		env = envOf()
 	}
-	c, err := Parse([]byte(src), env)
+	c, err := Parse([]byte(src), env, testSinks)
 	if err != nil {
 		t.Fatalf("Parse: %v\n--- input:\n%s", err, src)
 	}
@@ -69,7 +69,7 @@ func parseProblems(t *testing.T, src string, env func(string) (string, bool)) []
 	if env == nil {
 		env = envOf()
 	}
-	c, err := Parse([]byte(src), env)
+	c, err := Parse([]byte(src), env, testSinks)
 	if (c == nil) == (err == nil) {
 		t.Fatalf("Parse returned config %v and error %v: want exactly one", c != nil, err)
 	}
@@ -99,4 +99,22 @@ func join(ss []string) string {
 		out += s
 	}
 	return out
+}
+
+// testStdout stands for the stdout sink's configuration (the real one
+// lives in sinks/stdout, which imports this package).
+type testStdout struct {
+	Format string `yaml:"format"`
+}
+
+func (c *testStdout) Validate() Problems {
+	if c.Format != "json" && c.Format != "text" {
+		return Problems{{Path: "format", Message: "must be json or text"}}
+	}
+	return nil
+}
+
+// testSinks are the sink types the tests load configurations with.
+var testSinks = []SinkFactory{
+	{Type: "stdout", NewDefaultConfig: func() SinkConfig { return &testStdout{Format: "json"} }},
 }

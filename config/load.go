@@ -17,7 +17,7 @@ const MaxFileBytes = 4 << 20
 // Load reads the configuration file at path and returns it ready to use,
 // as Parse does. A file that cannot be read is a plain error wrapping the
 // fs error; anything wrong in it is a Problems.
-func Load(path string, env func(string) (string, bool)) (*Config, error) {
+func Load(path string, env func(string) (string, bool), sinks []SinkFactory) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -28,7 +28,7 @@ func Load(path string, env func(string) (string, bool)) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(data, env)
+	return Parse(data, env, sinks)
 }
 
 // Parse turns a configuration file's content into a Config:
@@ -49,8 +49,10 @@ func Load(path string, env func(string) (string, bool)) (*Config, error) {
 // problem quotes a value of the file or of a variable; every Secret's
 // value is scrubbed from them besides.
 //
-// env looks a variable up; nil means os.LookupEnv.
-func Parse(data []byte, env func(string) (string, bool)) (*Config, error) {
+// env looks a variable up; nil means os.LookupEnv. sinks are the sink
+// types: a `sinks[]` entry's keys besides the common ones are decoded into
+// the configuration its type's factory makes, and checked by its Validate.
+func Parse(data []byte, env func(string) (string, bool), sinks []SinkFactory) (*Config, error) {
 	if env == nil {
 		env = os.LookupEnv
 	}
@@ -69,7 +71,8 @@ func Parse(data []byte, env func(string) (string, bool)) (*Config, error) {
 	}
 
 	c := Default()
-	d := &decoder{env: env}
+	c.sinkFactories = sinks
+	d := &decoder{env: env, sinks: sinks}
 	if !d.decodeDocument(root, c) {
 		return nil, d.probs
 	}

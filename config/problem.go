@@ -99,6 +99,9 @@ func (ps Problems) scrub(values []string) {
 
 // joinKey returns the path of key under path.
 func joinKey(path, key string) string {
+	if key == "" {
+		return path
+	}
 	if path == "" {
 		return key
 	}

@@ -22,7 +22,7 @@ func TestREADMEExampleLoads(t *testing.T) {
 	block = strings.TrimSpace(block)
 	block = strings.TrimPrefix(block, "```yaml")
 	block = strings.TrimSuffix(block, "```")
-	cfg, err := Parse([]byte(block), func(string) (string, bool) { return "", false })
+	cfg, err := Parse([]byte(block), func(string) (string, bool) { return "", false }, testSinks)
 	if err != nil {
 		t.Fatalf("README example: %v", err)
 	}

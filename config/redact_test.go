@@ -117,7 +117,7 @@ func TestErrorsHoldNoSecret(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Parse([]byte(tt.src), secretEnv())
+			c, err := Parse([]byte(tt.src), secretEnv(), testSinks)
 			if err == nil {
 				t.Fatalf("no error; config %v", c)
 			}

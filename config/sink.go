@@ -2,21 +2,36 @@ package config
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// Sink is one entry of `sinks`. Type selects which of the per-type settings
-// apply; the keys of the other types are errors for it.
-//
-// Common keys (any type): type, name, batch, buffer, in_flight.
-// The per-type keys are the yaml tags of StdoutSink, FileSink, HTTPSink and
-// KafkaSink; a sink entry is decoded into the struct of its type only (the
-// structs of the other types stay zero).
+// SinkConfig is a sink type's own configuration: a pointer to a struct
+// whose `yaml` tags are the type's keys (besides the common ones of Sink).
+// The sink's package owns it, with its defaults (NewDefaultConfig) and its
+// checks.
+type SinkConfig interface {
+	// Validate returns every problem of the configuration, each with its
+	// key path relative to the sink ("url", "auth.token"; the loader adds
+	// "sinks[i]."). It does no I/O, and messages never quote values.
+	Validate() Problems
+}
+
+// SinkFactory is what the loader needs of a sink type.
+type SinkFactory struct {
+	// Type is the value of `sinks[].type`.
+	Type string
+	// NewDefaultConfig returns a new configuration holding the type's
+	// defaults; the entry's own keys are decoded over it.
+	NewDefaultConfig func() SinkConfig
+}
+
+// Sink is one entry of `sinks`: the keys every sink has, decoded here, and
+// the type's own keys, decoded into Settings.
 type Sink struct {
-	// Type is stdout, file, http or kafka (required).
+	// Type selects the sink type, among the factories given to Load
+	// (required).
 	Type string `yaml:"type"`
 	// Name identifies the sink in logs and metrics; default `{type}` for
 	// the first sink of a type, then `{type}-{index}` with its index in
@@ -29,33 +44,36 @@ type Sink struct {
 	// Buffer overrides pipeline.buffer for this sink, likewise.
 	Buffer Buffer `yaml:"buffer"`
 	// InFlight is how many batches may be written at once (default 1;
-	// stdout and file always write one at a time).
+	// sinks that write one stream in order ignore it).
 	InFlight int `yaml:"in_flight"`
 
-	Stdout StdoutSink `yaml:"-"`
-	File   FileSink   `yaml:"-"`
-	HTTP   HTTPSink   `yaml:"-"`
-	Kafka  KafkaSink  `yaml:"-"`
+	// Settings is the type's own configuration, as its factory's
+	// NewDefaultConfig made it, with the entry's other keys decoded over
+	// it (nil when the type is unknown).
+	Settings SinkConfig `yaml:"-"`
+
+	File  FileSink  `yaml:"-"`
+	HTTP  HTTPSink  `yaml:"-"`
+	Kafka KafkaSink `yaml:"-"`
 }
 
-// SinkTypes are the values of `sinks[].type`.
-var SinkTypes = []string{"stdout", "file", "http", "kafka"}
+// legacySinkTypes are the types whose settings still live in this package.
+var legacySinkTypes = []string{"file", "http", "kafka"}
 
-var sinkTypeMessage = "must be one of " + strings.Join(SinkTypes, ", ")
-
-// settingsOf returns a pointer to the settings struct of sink type typ
-// inside s (*StdoutSink, *FileSink, *HTTPSink or *KafkaSink), or nil for an
-// unknown type.
+// settingsOf returns a pointer to the settings of sink type typ inside s:
+// Settings, or one of the structs still kept here (nil for an unknown
+// type).
 func (s *Sink) settingsOf(typ string) any {
 	switch typ {
-	case "stdout":
-		return &s.Stdout
 	case "file":
 		return &s.File
 	case "http":
 		return &s.HTTP
 	case "kafka":
 		return &s.Kafka
+	}
+	if s.Settings != nil {
+		return s.Settings
 	}
 	return nil
 }
@@ -76,12 +94,6 @@ func (s Sink) MarshalYAML() (any, error) {
 		n.Content = append(n.Content, tn.Content...)
 	}
 	return &n, nil
-}
-
-// StdoutSink writes events to standard output.
-type StdoutSink struct {
-	// Format is `json` (NDJSON, default) or `text` (like `clever logs`).
-	Format string `yaml:"format"`
 }
 
 // FileSink appends NDJSON to a file.

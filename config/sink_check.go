@@ -6,21 +6,6 @@ import (
 	"time"
 )
 
-// setDefaults fills the stdout sink's unset settings (after decoding).
-func (s *StdoutSink) setDefaults() {
-	if s.Format == "" {
-		s.Format = "json"
-	}
-}
-
-// validate returns the stdout sink's problems; path is the sink's key path.
-func (s *StdoutSink) validate(path string) []Problem {
-	if s.Format != "json" && s.Format != "text" {
-		return []Problem{{Path: path + ".format", Message: "must be json or text"}}
-	}
-	return nil
-}
-
 // setDefaults fills the file sink's unset settings (after decoding).
 func (s *FileSink) setDefaults() {
 	if s.Fsync == "" {

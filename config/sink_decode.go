@@ -3,39 +3,69 @@ package config
 import (
 	"reflect"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// decodeSink decodes one `sinks[]` entry: the common keys into s, the keys
-// of its type into the struct of that type (s.Stdout, s.File, s.HTTP or
-// s.Kafka). A key of another type is reported as such; when the type is
+// sinkFactory returns the factory of sink type typ, or nil.
+func (d *decoder) sinkFactory(typ string) *SinkFactory {
+	for i := range d.sinks {
+		if d.sinks[i].Type == typ {
+			return &d.sinks[i]
+		}
+	}
+	return nil
+}
+
+// sinkTypeNames returns the sink types known with these factories.
+func sinkTypeNames(fs []SinkFactory) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Type)
+	}
+	for _, t := range legacySinkTypes {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func sinkTypeMessage(fs []SinkFactory) string {
+	return "must be one of " + strings.Join(sinkTypeNames(fs), ", ")
+}
+
+// decodeNode decodes one `sinks[]` entry: the common keys into s, the
+// others into the settings of its type (Settings, made by the type's
+// factory). A key of another type is reported as such; when the type is
 // missing or unknown, only the keys of no type at all are reported.
-func (d *decoder) decodeSink(n *yaml.Node, s *Sink, path string) {
+func (s *Sink) decodeNode(d *decoder, n *yaml.Node, path string) {
 	if n.Kind != yaml.MappingNode {
 		d.probs.add(path, "must be a mapping")
 		return
 	}
 	pairs := d.pairs(n, path)
-	common := fieldsOf(sinkType)
+	common := fieldsOf(reflect.TypeFor[Sink]())
 	sv := reflect.ValueOf(s).Elem()
 
 	var typed reflect.Value
 	var typedFields *fieldSet
-	typeKnown := false
 	it := slices.IndexFunc(pairs, func(p pair) bool { return p.key == "type" })
 	if it >= 0 {
 		before := len(d.probs)
 		d.decode(pairs[it].value, sv.FieldByIndex(common.byKey["type"]), joinKey(path, "type"))
 		if len(d.probs) == before {
+			if f := d.sinkFactory(s.Type); f != nil {
+				s.Settings = f.NewDefaultConfig()
+			}
 			if t := s.settingsOf(s.Type); t != nil {
 				typed = reflect.ValueOf(t).Elem()
 				typedFields = fieldsOf(typed.Type())
-				typeKnown = true
 			} else if s.Type == "" {
 				d.probs.add(joinKey(path, "type"), "required")
 			} else {
-				d.probs.add(joinKey(path, "type"), sinkTypeMessage)
+				d.probs.add(joinKey(path, "type"), sinkTypeMessage(d.sinks))
 			}
 		}
 	} else {
@@ -51,20 +81,20 @@ func (d *decoder) decodeSink(n *yaml.Node, s *Sink, path string) {
 			d.decode(p.value, sv.FieldByIndex(f), kp)
 			continue
 		}
-		if typeKnown {
+		if typedFields != nil {
 			if f, ok := typedFields.byKey[p.key]; ok {
 				d.decode(p.value, typed.FieldByIndex(f), kp)
 				continue
 			}
 		}
-		if sinkTypeWithKey(p.key) != "" {
-			if typeKnown {
+		if d.sinkTypeWithKey(p.key) != "" {
+			if typedFields != nil {
 				d.probs.add(kp, "not a setting of a "+s.Type+" sink")
 			}
 			continue
 		}
 		known := slices.Clone(common.keys)
-		if typeKnown {
+		if typedFields != nil {
 			known = append(known, typedFields.keys...)
 		}
 		d.probs.add(kp, unknownKey(p.key, known))
@@ -72,9 +102,12 @@ func (d *decoder) decodeSink(n *yaml.Node, s *Sink, path string) {
 }
 
 // sinkTypeWithKey returns the first sink type that has key, or "".
-func sinkTypeWithKey(key string) string {
-	var s Sink
-	for _, t := range SinkTypes {
+func (d *decoder) sinkTypeWithKey(key string) string {
+	for _, t := range sinkTypeNames(d.sinks) {
+		var s Sink
+		if f := d.sinkFactory(t); f != nil {
+			s.Settings = f.NewDefaultConfig()
+		}
 		if _, ok := fieldsOf(reflect.TypeOf(s.settingsOf(t)).Elem()).byKey[key]; ok {
 			return t
 		}

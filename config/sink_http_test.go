@@ -207,7 +207,7 @@ sinks:
       tenant_id: team-a
 `
 	env := map[string]string{"KEY": "key-value-123", "PASSWORD": "password-value-456"}
-	c, err := Parse([]byte(yml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	c, err := Parse([]byte(yml), func(k string) (string, bool) { v, ok := env[k]; return v, ok }, testSinks)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}

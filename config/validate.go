@@ -217,11 +217,14 @@ func (c *Config) validateSinks(ps *Problems) {
 		s := &c.Sinks[i]
 		p := fmt.Sprintf("sinks[%d]", i)
 		typed := s.settingsOf(s.Type)
+		if c.sinkFactories != nil && !slices.Contains(sinkTypeNames(c.sinkFactories), s.Type) {
+			typed = nil // settings of another type
+		}
 		switch {
 		case s.Type == "":
 			ps.add(p+".type", "required")
 		case typed == nil:
-			ps.add(p+".type", sinkTypeMessage)
+			ps.add(p+".type", sinkTypeMessage(c.sinkFactories))
 		}
 		if s.Name != "" || typed != nil {
 			if !validName(s.Name) {
@@ -237,8 +240,6 @@ func (c *Config) validateSinks(ps *Problems) {
 		}
 		c.validateSinkLimits(ps, i, p)
 		switch s.Type {
-		case "stdout":
-			*ps = append(*ps, s.Stdout.validate(p)...)
 		case "file":
 			*ps = append(*ps, s.File.validate(p)...)
 			if s.File.Path == "" {
@@ -257,6 +258,12 @@ func (c *Config) validateSinks(ps *Problems) {
 			*ps = append(*ps, s.HTTP.validate(p)...)
 		case "kafka":
 			*ps = append(*ps, s.Kafka.validate(p)...)
+		default:
+			if typed != nil && s.Settings != nil {
+				for _, sp := range s.Settings.Validate() {
+					ps.add(joinKey(p, sp.Path), sp.Message)
+				}
+			}
 		}
 	}
 }

@@ -108,7 +108,7 @@ func TestValidate(t *testing.T) {
 		{"sink buffer below pipeline batch", func(c *Config) { c.Sinks[0].Buffer.MaxBytes = 10 }, []string{
 			"sinks[0].buffer.max_bytes: must be at least the sink's batch.max_bytes",
 		}},
-		{"stdout format", func(c *Config) { c.Sinks[0].Stdout.Format = "xml" }, []string{"sinks[0].format: must be json or text"}},
+		{"stdout format", func(c *Config) { c.Sinks[0].Settings.(*testStdout).Format = "xml" }, []string{"sinks[0].format: must be json or text"}},
 		{"file path", func(c *Config) { c.Sinks[1].File.Path = "" }, []string{"sinks[1].path: required"}},
 		{"file fsync", func(c *Config) { c.Sinks[1].File.Fsync = "always" }, []string{"sinks[1].fsync: must be batch, interval or never"}},
 		{"file fsync_interval", func(c *Config) { c.Sinks[1].File.FsyncInterval = -1 }, []string{"sinks[1].fsync_interval: must be positive"}},

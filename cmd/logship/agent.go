@@ -24,8 +24,8 @@ import (
 	"github.com/logship/logship/config"
 	"github.com/logship/logship/metrics"
 	"github.com/logship/logship/pipeline"
+	"github.com/logship/logship/sinks"
 	"github.com/logship/logship/sinks/file"
-	"github.com/logship/logship/sinks/stdout"
 	"github.com/logship/logship/source"
 )
 
@@ -346,10 +346,26 @@ func buildSinks(cfg *config.Config, aio agentIO, log *zap.Logger, m *metrics.Met
 			InFlight: sc.InFlight,
 		}
 		var err error
+		if f, ok := sinkTable.Lookup(sc.Type); ok {
+			if f.OneAtATime {
+				spec.InFlight = 1
+			}
+			spec.Sink, err = f.New(sc.Settings, sinks.Settings{
+				Name:      sc.Name,
+				Logger:    log.With(zap.String("sink", sc.Name)),
+				Metrics:   m,
+				Stdout:    aio.stdout,
+				UserAgent: "logship/" + versionString(),
+				InFlight:  spec.InFlight,
+				Batch:     spec.Batch,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("sinks[%d] (%s): %w", i, sc.Name, err)
+			}
+			specs = append(specs, spec)
+			continue
+		}
 		switch sc.Type {
-		case "stdout":
-			spec.Sink, err = stdout.New(sc.Stdout, aio.stdout)
-			spec.InFlight = 1
 		case "file":
 			spec.Sink, err = file.New(sc.File, file.Options{
 				Logger:     log.With(zap.String("sink", sc.Name)),

@@ -73,7 +73,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 			a.Name, a.OwnerID, a.ID, a.Start.Add(-time.Second).UTC().Format(time.RFC3339Nano))
 	}
 	fmt.Fprintf(&y, "pipeline:\n  batch:\n    max_wait: 100ms\nsinks:\n  - type: stdout\n    format: %s\nlog:\n  format: console\n", *format)
-	cfg, err := config.Parse([]byte(y.String()), func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse([]byte(y.String()), func(string) (string, bool) { return "", false }, sinkTable.Config())
 	if err == nil {
 		err = cfg.Validate()
 	}

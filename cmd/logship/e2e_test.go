@@ -60,7 +60,7 @@ func writeConfig(t *testing.T, dir, yaml string) string {
 // loadTestConfig loads and validates a config file.
 func loadTestConfig(t *testing.T, path string) *config.Config {
 	t.Helper()
-	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
+	cfg, err := config.Load(path, func(string) (string, bool) { return "", false }, sinkTable.Config())
 	if err == nil {
 		err = cfg.Validate()
 	}

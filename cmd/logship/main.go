@@ -181,7 +181,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 // loadConfigFile loads and validates a configuration file, with the
 // process environment for `${VAR}`.
 func loadConfigFile(path string) (*config.Config, error) {
-	cfg, err := config.Load(path, os.LookupEnv)
+	cfg, err := config.Load(path, os.LookupEnv, sinkTable.Config())
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -24,18 +23,22 @@ type Sink struct {
 	buf  []byte
 }
 
-// New returns a sink writing to w (os.Stdout when nil).
-func New(cfg config.StdoutSink, w io.Writer) (*Sink, error) {
+// Options are the sink's collaborators.
+type Options struct {
+	// Writer is where events go; nil means os.Stdout.
+	Writer io.Writer
+}
+
+// New returns a sink for cfg (see Config.Validate); it does no I/O.
+func New(cfg *Config, opts Options) (*Sink, error) {
+	if ps := cfg.Validate(); len(ps) > 0 {
+		return nil, fmt.Errorf("stdout: %w", ps)
+	}
+	w := opts.Writer
 	if w == nil {
 		w = os.Stdout
 	}
-	switch cfg.Format {
-	case "", "json":
-		return &Sink{w: w}, nil
-	case "text":
-		return &Sink{w: w, text: true}, nil
-	}
-	return nil, fmt.Errorf("stdout: unknown format %q", cfg.Format)
+	return &Sink{w: w, text: cfg.Format == "text"}, nil
 }
 
 // Write writes every event of b, in order, with one write call.

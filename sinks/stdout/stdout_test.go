@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 	"github.com/logship/logship/pipeline"
 )
@@ -18,13 +17,12 @@ func TestFormats(t *testing.T) {
 	tests := []struct {
 		format, want string
 	}{
-		{"", raw + "\n"},
 		{"json", raw + "\n"},
 		{"text", "2025-01-02T03:04:05.678Z: hello é\\nworld\n"},
 	}
 	for _, tt := range tests {
 		var out bytes.Buffer
-		s, err := New(config.StdoutSink{Format: tt.format}, &out)
+		s, err := New(&Config{Format: tt.format}, Options{Writer: &out})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +35,17 @@ func TestFormats(t *testing.T) {
 			t.Errorf("format %q: got %q, want %q", tt.format, out.String(), tt.want)
 		}
 	}
-	if _, err := New(config.StdoutSink{Format: "xml"}, nil); err == nil {
+	if _, err := New(&Config{Format: "xml"}, Options{}); err == nil {
 		t.Error("unknown format accepted")
+	}
+}
+
+func TestConfig(t *testing.T) {
+	if ps := NewDefaultConfig().Validate(); len(ps) > 0 {
+		t.Errorf("defaults: %v", ps)
+	}
+	ps := (&Config{Format: "xml"}).Validate()
+	if len(ps) != 1 || ps.Error() != "format: must be json or text" {
+		t.Errorf("problems %v", ps)
 	}
 }

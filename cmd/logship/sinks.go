@@ -1,0 +1,12 @@
+package main
+
+import (
+	"github.com/logship/logship/sinks"
+	"github.com/logship/logship/sinks/stdout"
+)
+
+// sinkTable is every sink type of this build, in the order users see them.
+// A new sink type is one package and one line here.
+var sinkTable = sinks.Table{
+	stdout.Factory(),
+}
