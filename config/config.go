@@ -235,6 +235,18 @@ type Metrics struct {
 	// Listen is the `host:port` serving /metrics, /healthz and /readyz;
 	// empty (default): no endpoint.
 	Listen string `yaml:"listen"`
+	// Ready bounds what /readyz tolerates before answering 503.
+	Ready Ready `yaml:"ready"`
+}
+
+// Ready bounds how long /readyz stays 200 while something is down.
+type Ready struct {
+	// SourceDownAfter: a source unable to stream for longer makes logship
+	// not ready (default 60s).
+	SourceDownAfter time.Duration `yaml:"source_down_after"`
+	// SinkFailingAfter: a sink whose writes have failed for longer makes
+	// logship not ready (default 60s).
+	SinkFailingAfter time.Duration `yaml:"sink_failing_after"`
 }
 
 // Log configures logship's own logs (on stderr).

@@ -40,6 +40,7 @@ func Default() *Config {
 			Buffer:   Buffer{MaxBytes: 64 << 20},
 			PushDown: true,
 		},
+		Metrics:         Metrics{Ready: Ready{SourceDownAfter: time.Minute, SinkFailingAfter: time.Minute}},
 		Log:             Log{Level: "info", Format: "json"},
 		ShutdownTimeout: 30 * time.Second,
 	}

@@ -39,6 +39,12 @@ func (c *Config) validate() Problems {
 	if l := c.Metrics.Listen; l != "" && !isHostPort(l) {
 		ps.add("metrics.listen", "must be host:port (such as 127.0.0.1:9090 or :9090)")
 	}
+	if c.Metrics.Ready.SourceDownAfter <= 0 {
+		ps.add("metrics.ready.source_down_after", "must be positive")
+	}
+	if c.Metrics.Ready.SinkFailingAfter <= 0 {
+		ps.add("metrics.ready.sink_failing_after", "must be positive")
+	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		ps.add("log.level", "must be debug, info, warn or error")
 	}

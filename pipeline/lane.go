@@ -49,6 +49,9 @@ type lane struct {
 	// is the count last logged (saveLoop's alone).
 	droppedFull atomic.Uint64
 	loggedFull  uint64
+	// failingSince is when the sink's writes began failing (Unix ns), 0
+	// after an accepted write: for readiness.
+	failingSince atomic.Int64
 
 	mu       sync.Mutex
 	ready    *sync.Cond
@@ -239,6 +242,7 @@ func (l *lane) deliver(b *event.Batch) {
 			return
 		default:
 			l.p.m.SinkErrors.WithLabelValues(l.spec.Name, "retryable").Inc()
+			l.failingSince.CompareAndSwap(0, time.Now().UnixNano())
 		}
 		if l.spec.RetryMaxElapsed > 0 && time.Since(started) >= l.spec.RetryMaxElapsed {
 			l.log.Warn("sink still failing after retry_max_elapsed; dead-lettering the batch", zap.Int("events", pending.Len()), zap.Error(err))
@@ -293,6 +297,7 @@ func (l *lane) split(b *event.Batch, pe *event.PartialError) *event.Batch {
 
 // accepted acknowledges events for this sink.
 func (l *lane) accepted(events []event.Event) {
+	l.failingSince.Store(0)
 	l.p.tracker.ack(events)
 	l.p.m.Sent.WithLabelValues(l.spec.Name).Add(float64(len(events)))
 }

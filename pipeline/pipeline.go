@@ -319,6 +319,16 @@ func (p *Pipeline) Position(i int) event.Position {
 	return pos
 }
 
+// SinkFailingSince returns when the writes of sink i (in Options.Sinks
+// order) began failing with retryable errors: the zero time while its last
+// write was accepted. Safe for concurrent use.
+func (p *Pipeline) SinkFailingSince(i int) time.Time {
+	if ns := p.lanes[i].failingSince.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
 // Reopen reopens the files of the sinks that have some, and the dead-letter
 // file (after a log rotation).
 func (p *Pipeline) Reopen() error {

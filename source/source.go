@@ -80,7 +80,13 @@ type Source struct {
 	// connected is set after the first accepted stream.
 	connected bool
 	// ready is set once a stream was accepted or the source is complete.
-	ready        atomic.Bool
+	ready atomic.Bool
+	// downSince is when the source last stopped streaming, in Unix
+	// nanoseconds: 0 while a stream is open or once the source is complete.
+	downSince atomic.Int64
+	// failed counts the attempts that opened no stream since the last one
+	// that did: a stream opened after some is a recovery, logged at info.
+	failed       int
 	malformedLog *logLimiter
 }
 
@@ -159,6 +165,16 @@ func New(api string, cfg config.Source, opts Options) *Source {
 // complete. It is safe for concurrent use.
 func (s *Source) Ready() bool { return s.ready.Load() }
 
+// DownSince returns when the source last stopped streaming (or started
+// trying to): the zero time while a stream is open, once the source is
+// complete, and before Run. It is safe for concurrent use.
+func (s *Source) DownSince() time.Time {
+	if ns := s.downSince.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
 // Name returns the source's name.
 func (s *Source) Name() string { return s.cfg.Name }
 
@@ -180,12 +196,15 @@ func (s *Source) Run(ctx context.Context) error {
 	bo.RandomizationFactor = 0 // full jitter is applied below
 	bo.Reset()
 
+	s.downSince.Store(s.opts.Now().UnixNano())
+	defer s.downSince.Store(0)
 	for {
 		res := s.attempt(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if res.complete {
+			s.downSince.Store(0)
 			s.ready.Store(true)
 			s.log.Info("stream complete", zap.String("ended_by", res.endedBy), zap.Int("lines", s.emitted))
 			return nil
@@ -193,6 +212,11 @@ func (s *Source) Run(ctx context.Context) error {
 		var fatal *FatalError
 		if errors.As(res.err, &fatal) && !s.connected {
 			return fatal
+		}
+		if res.opened {
+			s.downSince.Store(s.opts.Now().UnixNano())
+		} else {
+			s.failed++
 		}
 		if res.lines > 0 {
 			bo.Reset()

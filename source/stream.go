@@ -26,6 +26,7 @@ import (
 // attemptResult is how one connection ended.
 type attemptResult struct {
 	complete   bool   // END_OF_STREAM or limit reached: do not reconnect
+	opened     bool   // a stream was accepted
 	endedBy    string // END_OF_STREAM's reason
 	lines      int    // lines handed over during this connection
 	status     int    // HTTP status when not 200
@@ -164,13 +165,25 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct != "text/event-stream" {
 		return attemptResult{reason: "content_type", err: fmt.Errorf("unexpected content type %q (Sozu-Id %s)", resp.Header.Get("Content-Type"), resp.Header.Get("Sozu-Id"))}
 	}
+	down := time.Duration(0)
+	if since := s.downSince.Swap(0); since != 0 {
+		down = s.opts.Now().Sub(time.Unix(0, since))
+	}
+	switch sozu := zap.String("sozu_id", resp.Header.Get("Sozu-Id")); {
+	case !s.connected:
+		s.log.Info("stream open", sozu)
+	case s.failed > 0: // recovery after an outage
+		s.log.Info("stream open again after an outage", sozu, zap.Duration("down_for", down), zap.Int("failed_attempts", s.failed))
+	default:
+		s.log.Debug("stream open", sozu)
+	}
+	s.failed = 0
 	s.connected = true
 	s.ready.Store(true)
 	s.m.Connected.WithLabelValues(s.cfg.Name).Set(1)
 	defer s.m.Connected.WithLabelValues(s.cfg.Name).Set(0)
-	s.log.Debug("stream open", zap.String("sozu_id", resp.Header.Get("Sozu-Id")))
 
-	res := attemptResult{reason: "closed"}
+	res := attemptResult{reason: "closed", opened: true}
 	body := &watchedReader{r: resp.Body, wd: wd}
 	frameLimit := max(4*s.cfg.MaxEventBytes, 16<<20)
 	// go-sse reports the last id seen on the stream, not the frame's own:

@@ -147,9 +147,9 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 		log.Info("soft memory limit set from the sinks' buffers (GOMEMLIMIT overrides it)", zap.Int64("bytes", limit))
 	}
 
-	var ready atomic.Bool
+	ready := &readiness{why: "starting"}
 	if cfg.Metrics.Listen != "" {
-		srv, addr, err := serveOps(cfg.Metrics.Listen, reg, &ready)
+		srv, addr, err := serveOps(cfg.Metrics.Listen, reg, ready)
 		if err != nil {
 			return err
 		}
@@ -235,21 +235,16 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 			UserAgent: "logship/" + versionString(),
 		})
 	}
-	go func() { // readiness: every source streaming or complete
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-srcCtx.Done():
-				return
-			case <-t.C:
-				all := true
-				for _, s := range sources {
-					all = all && s.Ready()
-				}
-				ready.Store(all)
-			}
-		}
+	sinkNames := make([]string, len(specs))
+	for i := range specs {
+		sinkNames[i] = specs[i].Name
+	}
+	readyDone := make(chan struct{})
+	go func() {
+		defer close(readyDone)
+		watchReadiness(ready, 100*time.Millisecond, srcCtx.Done(), log, func() (bool, string) {
+			return assess(time.Now(), cfg.Metrics.Ready, sources, pipe, sinkNames)
+		})
 	}()
 	for _, s := range sources {
 		wg.Add(1)
@@ -287,7 +282,8 @@ wait:
 			}
 		}
 	}
-	ready.Store(false)
+	<-readyDone // srcCtx is done once every source returned
+	ready.notReady("draining")
 	if ctx.Err() != nil {
 		log.Info("stopping: draining in-flight batches (a second SIGTERM or SIGINT stops at once)", zap.Duration("timeout", cfg.ShutdownTimeout))
 	} else if fatalErr == nil {
@@ -385,7 +381,7 @@ func buildSinks(cfg *config.Config, aio agentIO, log *zap.Logger, m *metrics.Met
 }
 
 // serveOps serves /metrics, /healthz and /readyz on addr.
-func serveOps(addr string, reg *prometheus.Registry, ready *atomic.Bool) (*http.Server, string, error) {
+func serveOps(addr string, reg *prometheus.Registry, ready *readiness) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("metrics.listen: %w", err)
@@ -397,9 +393,9 @@ func serveOps(addr string, reg *prometheus.Registry, ready *atomic.Bool) (*http.
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready.Load() {
+		if ok, why := ready.get(); !ok {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "not ready\n")
+			_, _ = io.WriteString(w, "not ready: "+why+"\n")
 			return
 		}
 		_, _ = io.WriteString(w, "ready\n")

@@ -12,7 +12,8 @@ import (
 )
 
 // buildNetworkSink constructs the http and kafka sinks and sets their
-// retry policy on spec.
+// retry policy on spec. Both name themselves in their log lines (the
+// "sink" key): log must not carry it already.
 func buildNetworkSink(sc config.Sink, spec *pipeline.SinkSpec, log *zap.Logger) (pipeline.Sink, error) {
 	switch sc.Type {
 	case "http":
@@ -21,14 +22,14 @@ func buildNetworkSink(sc config.Sink, spec *pipeline.SinkSpec, log *zap.Logger) 
 		spec.MaxRetry = sc.HTTP.RetryMaxBackoff
 		return httpsink.New(sc.HTTP, httpsink.Options{
 			Name:      sc.Name,
-			Logger:    log.With(zap.String("sink", sc.Name)),
+			Logger:    log,
 			InFlight:  max(1, sc.InFlight),
 			UserAgent: "logship/" + versionString(),
 		})
 	case "kafka":
 		return kafka.New(sc.Kafka, kafka.Options{
 			Name:   sc.Name,
-			Logger: log.With(zap.String("sink", sc.Name)),
+			Logger: log,
 			Batch:  spec.Batch,
 		})
 	}
