@@ -12,9 +12,10 @@ import (
 )
 
 // buildNetworkSink constructs the http and kafka sinks and sets their
-// retry policy on spec. Both name themselves in their log lines (the
-// "sink" key): log must not carry it already.
+// retry policy on spec. log is tagged with the sink's name already (as for
+// the sinks of the table): the sinks do not add it again.
 func buildNetworkSink(sc config.Sink, spec *pipeline.SinkSpec, log *zap.Logger) (pipeline.Sink, error) {
+	log = log.With(zap.String("sink", sc.Name))
 	switch sc.Type {
 	case "http":
 		spec.RetryMaxElapsed = sc.HTTP.RetryMaxElapsed

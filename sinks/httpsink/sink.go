@@ -128,11 +128,11 @@ func New(cfg config.HTTPSink, opts Options) (*Sink, error) {
 
 	if cfg.TLS.InsecureSkipVerify {
 		s.log.Warn("TLS CERTIFICATE VERIFICATION IS OFF for this sink: anyone on the path can read and alter the logs it sends; set tls.ca_file instead of tls.insecure_skip_verify",
-			zap.String("sink", s.name), zap.String("url", s.safeURL))
+			zap.String("url", s.safeURL))
 	}
 	if !s.https && (s.header.Get("Authorization") != "" || len(cfg.Headers) > 0 || u.User != nil) {
 		s.log.Warn("credentials or headers are sent over plain http, unencrypted",
-			zap.String("sink", s.name), zap.String("url", s.safeURL))
+			zap.String("url", s.safeURL))
 	}
 	return s, nil
 }

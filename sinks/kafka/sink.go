@@ -120,7 +120,6 @@ func New(cfg config.KafkaSink, opts Options) (*Sink, error) {
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
-	s.log = s.log.With(zap.String("sink", s.name))
 	if s.batch <= 0 {
 		s.batch = defaultBatchEvents
 	}

@@ -102,8 +102,7 @@ func New(cfg *Config, opts Options) (*Sink, error) {
 	}
 	s.fmt = newFormatter(cfg, host)
 	if cfg.TLS.InsecureSkipVerify {
-		s.log.Warn("TLS CERTIFICATE VERIFICATION IS OFF for this sink: anyone on the path can read and alter the logs it sends; set tls.ca_file instead of tls.insecure_skip_verify",
-			zap.String("sink", s.name))
+		s.log.Warn("TLS CERTIFICATE VERIFICATION IS OFF for this sink: anyone on the path can read and alter the logs it sends; set tls.ca_file instead of tls.insecure_skip_verify")
 	}
 	return s, nil
 }
@@ -158,7 +157,7 @@ func (s *Sink) Write(ctx context.Context, b *event.Batch) error {
 		deadline = d
 	}
 	if s.conn != nil && s.cfg.Protocol != ProtocolUDP && !alive(s.conn) {
-		s.log.Info("syslog receiver closed the connection; reconnecting", zap.String("sink", s.name))
+		s.log.Info("syslog receiver closed the connection; reconnecting")
 		s.dropConn()
 	}
 	if s.conn == nil {
@@ -248,7 +247,7 @@ func (s *Sink) countTruncated(n int) {
 	}
 	if now := time.Now(); s.truncSeen == 0 || now.Sub(s.truncLast) >= s.tune.truncLogEvery {
 		s.log.Warn("messages longer than max_message_bytes were truncated",
-			zap.String("sink", s.name), zap.Uint64("since_last_log", total-s.truncSeen), zap.Uint64("total", total),
+			zap.Uint64("since_last_log", total-s.truncSeen), zap.Uint64("total", total),
 			zap.Int("max_message_bytes", s.fmt.max))
 		s.truncLast, s.truncSeen = now, total
 	}
@@ -280,7 +279,7 @@ func (s *Sink) dial(ctx context.Context, deadline time.Time) error {
 		conn = tlsConn
 	}
 	s.conn = conn
-	s.log.Info("connected to the syslog receiver", zap.String("sink", s.name),
+	s.log.Info("connected to the syslog receiver",
 		zap.String("protocol", s.cfg.Protocol), zap.String("address", s.cfg.Address))
 	return nil
 }
