@@ -254,3 +254,23 @@ func TestSubMillisecondDates(t *testing.T) {
 		t.Fatal("no reconnect")
 	}
 }
+
+// TestLimitCountsDeliveredLines: with a server that replays from since
+// (Last-Event-ID ignored) and drops, `limit` still yields exactly limit
+// lines, each once: the server's count includes the replays logship drops.
+func TestLimitCountsDeliveredLines(t *testing.T) {
+	for _, ignore := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ignore_last_event_id=%v", ignore), func(t *testing.T) {
+			emu, api := serveEmulator(t, emulator.Options{Apps: []emulator.App{{Backlog: 5000}}, Seed: 4,
+				IgnoreLastEventID: ignore, Faults: emulator.Faults{DropEvery: 1000, DropJitter: 100}})
+			app := emu.Apps()[0]
+			cfg := sourceConfig(app)
+			cfg.Limit = 3000
+			out := runSource(t, api, cfg, Options{})
+			checkOnceInOrder(t, out.ids(), emu.Lines(app.ID)[:3000])
+			if emu.Stats().Drops < 2 {
+				t.Fatal("no drop")
+			}
+		})
+	}
+}

@@ -28,7 +28,8 @@ type attemptResult struct {
 	complete   bool   // END_OF_STREAM or limit reached: do not reconnect
 	opened     bool   // a stream was accepted
 	endedBy    string // END_OF_STREAM's reason
-	lines      int    // lines handed over during this connection
+	lines      int    // APPLICATION_LOG frames read during this connection
+	fresh      int    // of which new lines handed to the Output
 	status     int    // HTTP status when not 200
 	retryAfter time.Duration
 	reason     string // why it ended, for logs and metrics
@@ -72,7 +73,12 @@ func (s *Source) requestURL() (string, bool) {
 		if left <= 0 {
 			return "", false
 		}
-		q.Set("limit", strconv.Itoa(left))
+		// The server counts what it sends, replays included: a server
+		// that ignores Last-Event-ID replays from since, at most the lines
+		// the window holds (every delivered line dated from the cutoff on),
+		// and logship drops those. So ask for that many more; the source
+		// stops by itself once left new lines were emitted.
+		q.Set("limit", strconv.Itoa(left+s.win.Len()))
 	}
 	if s.cfg.ThrottleElements > 0 {
 		q.Set("throttleElements", strconv.Itoa(s.cfg.ThrottleElements))
@@ -210,11 +216,15 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 		prevID = ev.LastEventID
 		switch ev.Type {
 		case "APPLICATION_LOG":
-			if err := s.handleLog(ctx, ev.Data, frameID); err != nil {
+			fresh, err := s.handleLog(ctx, ev.Data, frameID)
+			if err != nil {
 				res.reason, res.err = "stopping", err
 				return res
 			}
 			res.lines++
+			if fresh {
+				res.fresh++
+			}
 			if s.cfg.Limit > 0 && s.emitted >= s.cfg.Limit {
 				res.complete, res.endedBy = true, "LIMIT_REACHED"
 				return res
@@ -226,6 +236,12 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 			}
 			_ = json.Unmarshal([]byte(ev.Data), &end)
 			res.complete, res.endedBy = true, end.EndedBy
+			if end.EndedBy == "LIMIT_REACHED" && s.cfg.Limit > 0 && s.emitted < s.cfg.Limit && res.fresh > 0 {
+				// The server's count held lines logship did not deliver
+				// (replays beyond the window, malformed frames): ask for
+				// the rest. A connection that brought nothing new ends it.
+				res.complete, res.reason = false, "limit_short"
+			}
 			return res
 		default:
 			s.malformed(KindUnknownEvent, ev.Type)
@@ -237,30 +253,31 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 	return res
 }
 
-// handleLog decodes, dedupes and hands over one APPLICATION_LOG.
-func (s *Source) handleLog(ctx context.Context, data, frameID string) error {
+// handleLog decodes, dedupes and hands over one APPLICATION_LOG; fresh
+// reports a new line (handed over, not a replay or a malformed frame).
+func (s *Source) handleLog(ctx context.Context, data, frameID string) (fresh bool, err error) {
 	s.received.Inc()
 	e, err := decodeLog(data, frameID)
 	if err != nil {
 		var de *decodeError
 		if errors.As(err, &de) {
 			s.malformed(de.kind, "")
-			return nil
+			return false, nil
 		}
-		return err
+		return false, err
 	}
 	if s.win.Seen(e.ID) {
 		s.replayed.Inc()
-		return nil
+		return false, nil
 	}
 	s.win.Add(e.ID, e.Date)
 	s.emitted++
 	e.Source, e.AppID, e.Stream = s.cfg.Name, s.cfg.ApplicationID, s.opts.Stream
 	if len(e.Raw) > s.cfg.MaxEventBytes {
 		s.malformed(KindTooLarge, strconv.Itoa(len(e.Raw))+" bytes")
-		return s.opts.Output.DeadLetter(ctx, e, fmt.Sprintf("event of %d bytes exceeds max_event_bytes %d", len(e.Raw), s.cfg.MaxEventBytes))
+		return true, s.opts.Output.DeadLetter(ctx, e, fmt.Sprintf("event of %d bytes exceeds max_event_bytes %d", len(e.Raw), s.cfg.MaxEventBytes))
 	}
-	return s.opts.Output.Submit(ctx, e)
+	return true, s.opts.Output.Submit(ctx, e)
 }
 
 // malformed counts a skipped frame and logs it at a bounded rate.

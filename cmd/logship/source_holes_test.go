@@ -87,3 +87,33 @@ func TestFieldsWithoutIDOrDate(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitWhenServerIgnoresLastEventID: `limit` counts what logship
+// delivered, not what the server sent: a server that replays from since
+// counts the lines logship drops as already delivered, and a limit
+// recounted from what was emitted alone ended the source early (issue 8
+// case 3: 1,053 of 1,200).
+func TestLimitWhenServerIgnoresLastEventID(t *testing.T) {
+	// Each connection replays the look-back (3 s, ~600 lines) before
+	// anything new: drops must come later than that for the stream to move.
+	emu, api := startEmulator(t, emulator.Options{Apps: smallApps(5000)[:1], Token: "test-token", Seed: 10,
+		IgnoreLastEventID: true, Faults: emulator.Faults{DropEvery: 1000, DropJitter: 100}})
+	apps := emu.Apps()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.ndjson")
+	yaml := strings.Replace(backfillYAML(api, dir, out, apps, ""), "    lookback: 3s\n", "    lookback: 3s\n    limit: 3000\n", 1)
+	runBackfill(t, yaml, 0)
+	got := fileIDs(t, out)[apps[0].ID]
+	want := emu.Lines(apps[0].ID)[:3000]
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines, want 3000", len(got))
+	}
+	for i := range want {
+		if got[i] != want[i].ID {
+			t.Fatalf("line %d: %s, want %s", i, got[i], want[i].ID)
+		}
+	}
+	if st := emu.Stats(); st.Drops < 2 {
+		t.Fatalf("faults not exercised: %+v", st)
+	}
+}
