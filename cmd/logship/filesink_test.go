@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -134,5 +136,117 @@ metrics:
 		if id != want[i].ID {
 			t.Fatalf("line %d: %s, want %s", i, id, want[i].ID)
 		}
+	}
+}
+
+// killUntilDone runs logship on cfgPath and, once this run has written to
+// out, kills it with SIGKILL after a random 0–200 ms, again and again (kills
+// times), then lets the last run finish the backfill.
+func killUntilDone(ctx context.Context, t *testing.T, cfgPath, out string, kills int) {
+	t.Helper()
+	size := func() int64 {
+		st, err := os.Stat(out)
+		if err != nil {
+			return 0
+		}
+		return st.Size()
+	}
+	for landed := 0; landed < kills; landed++ {
+		cmd := logshipCmd(ctx, "run", "--config", cfgPath)
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		before := size()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		for size() == before {
+			select {
+			case err := <-done:
+				t.Fatalf("run %d ended before the kill (%v): %s", landed, err, stderr.String())
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run %d ended before the kill (%v): %s", landed, err, stderr.String())
+		case <-time.After(time.Duration(rand.IntN(200)) * time.Millisecond):
+		}
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+	}
+	if out, err := logshipCmd(ctx, "run", "--config", cfgPath).CombinedOutput(); err != nil {
+		t.Fatalf("final run: %v: %s", err, out)
+	}
+}
+
+// lineKey tells apart the lines of the emulator without their id.
+func lineKey(line []byte) string {
+	return jsonField(line, "date") + "|" + jsonField(line, "instanceId") + "|" + jsonField(line, "message")
+}
+
+// TestSIGKILLWithIDShaped (issue 8 case 6): the fields stage removes or
+// renames `id`, and logship is killed with SIGKILL several times during a
+// backfill: the file still holds every line exactly once, in stream order
+// (reconciliation reads the sink's journal, not the lines).
+func TestSIGKILLWithIDShaped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test")
+	}
+	for _, tc := range []struct{ name, fields, idKey string }{
+		{"exclude", "    exclude: [id]\n", ""},
+		{"rename", "    rename: {id: log_id}\n", "log_id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			emu, api := startEmulator(t, emulator.Options{Apps: pacedApps(), Token: "test-token", Seed: 21})
+			apps := emu.Apps()
+			dir := t.TempDir()
+			out := filepath.Join(dir, "logs.ndjson")
+			cfgPath := writeConfig(t, dir, pacedYAML(api, filepath.Join(dir, "state"), apps,
+				"sinks:\n  - type: file\n    path: "+out+"\n")+"pipeline:\n  fields:\n"+tc.fields)
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			const kills = 3
+			killUntilDone(ctx, t, cfgPath, out, kills)
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{}
+			for _, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
+				if jsonField(line, "id") != "" {
+					t.Fatalf("the fields stage left an id: %s", line)
+				}
+				key := lineKey(line)
+				if tc.idKey != "" {
+					key = jsonField(line, tc.idKey)
+				}
+				got[jsonField(line, "applicationId")] = append(got[jsonField(line, "applicationId")], key)
+			}
+			n := 0
+			for _, a := range apps {
+				want := emu.Lines(a.ID)
+				keys := got[a.ID]
+				n += len(keys)
+				if len(keys) != len(want) {
+					t.Errorf("app %s: %d lines for %d events", a.ID, len(keys), len(want))
+					continue
+				}
+				for i, l := range want {
+					k := lineKey(l.Raw)
+					if tc.idKey != "" {
+						k = l.ID
+					}
+					if keys[i] != k {
+						t.Errorf("app %s: line %d is %s, want %s", a.ID, i, keys[i], k)
+						break
+					}
+				}
+			}
+			t.Logf("%d kills, %d lines", kills, n)
+		})
 	}
 }

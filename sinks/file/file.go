@@ -3,10 +3,12 @@
 //
 // Durability: with fsync `batch` (the default) a batch is on disk before it
 // is acknowledged, so the checkpoint never moves past data a power loss
-// could take. A hard crash can still leave the file ahead of the last saved
-// checkpoint: at Start, the sink reads the file's tail, cuts a torn last
-// line, and remembers the ids it holds, so that the events replayed after
-// the restart are not written twice.
+// could take. A failed write leaves the file as it was before the batch.
+// A hard crash can still leave the file ahead of the last saved
+// checkpoint: at Start, the sink cuts a torn last line and reads its
+// journal (see journal.go) for the (source, id) of the events the file
+// (or a file rotated away) already holds, so that the events replayed
+// after the restart are not written twice, whatever the lines carry.
 package file
 
 import (
@@ -59,32 +61,43 @@ type Sink struct {
 	openGauge  Gauge
 
 	mu      sync.Mutex
-	f       *os.File
+	data    appendFile // the data file; f nil while it cannot be opened
+	dataID  fileID
+	journal appendFile
+	// covered is the data bytes the journal's current generation covers.
+	covered int64
 	started bool // Start succeeded and Close was not called
 	// openFailing is set while the file cannot be opened (after a failed
 	// reopen): each Write tries again.
 	openFailing bool
-	buf         []byte
+	buf, jbuf   []byte
 	dirty       bool // written since the last fsync (interval mode)
-	// cutTo, when >= 0, is the size the file must be cut back to before
-	// anything else is written: a failed write left part of a batch that
-	// could not be truncated at once.
-	cutTo int64
 	// truncate cuts f to size (f.Truncate; a seam for the one fault a test
 	// cannot cause for real: a failing ftruncate).
 	truncate func(f *os.File, size int64) error
 
-	// Reconciliation after a crash: ids found in the file's tail, and the
-	// sources whose replay has gone past them.
+	// Reconciliation after a crash: the (source, id) of the events the
+	// files hold (writtenKey; with source "" when read from a file's lines
+	// for want of a journal), and the sources whose replay has gone past
+	// them.
 	written map[string]struct{}
 	passed  map[string]bool
 	skipped int
 	// What the current Write changed in written and passed, undone if the
 	// write fails.
-	undoIDs, undoSources []string
+	undoKeys, undoSources []string
 
 	stop chan struct{}
 	done chan struct{}
+}
+
+// appendFile is a file appended to batch by batch.
+type appendFile struct {
+	f *os.File
+	// cutTo, when >= 0, is the size f must be cut back to before anything
+	// else is written: a failed write left part of a batch that could not
+	// be cut at once.
+	cutTo int64
 }
 
 // New returns a file sink; it does no I/O (see Start).
@@ -117,7 +130,8 @@ func New(cfg config.FileSink, opts Options) (*Sink, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Sink{cfg: cfg, mode: mode, log: log, passed: map[string]bool{}, cutTo: -1,
+	s := &Sink{cfg: cfg, mode: mode, log: log, passed: map[string]bool{},
+		data: appendFile{cutTo: -1}, journal: appendFile{cutTo: -1},
 		truncate: (*os.File).Truncate, openErrors: opts.OpenErrors, openGauge: opts.Open}
 	if s.openErrors == nil {
 		s.openErrors = nopMetric{}
@@ -129,7 +143,7 @@ func New(cfg config.FileSink, opts Options) (*Sink, error) {
 }
 
 // Start creates the parent directories, reconciles the file's tail and
-// opens it for appending.
+// opens it and its journal for appending.
 func (s *Sink) Start(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -139,7 +153,14 @@ func (s *Sink) Start(context.Context) error {
 	if err := s.reconcile(); err != nil {
 		return fmt.Errorf("file %s: %w", s.cfg.Path, err)
 	}
+	jpath, _ := journalPaths(s.cfg.Path)
+	j, err := os.OpenFile(jpath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, s.mode)
+	if err != nil {
+		return fmt.Errorf("file %s: journal: %w", s.cfg.Path, err)
+	}
+	s.journal.f = j
 	if err := s.openLocked(); err != nil {
+		j.Close()
 		return err
 	}
 	s.started = true
@@ -159,12 +180,18 @@ func (s *Sink) openLocked() error {
 			f, err = os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, s.mode)
 		}
 	}
+	var st os.FileInfo
+	if err == nil {
+		if st, err = f.Stat(); err != nil {
+			f.Close()
+		}
+	}
 	if err != nil {
 		s.openErrors.Inc()
 		s.openGauge.Set(0)
 		return fmt.Errorf("file %s: open: %w", s.cfg.Path, err)
 	}
-	s.f = f
+	s.data.f, s.dataID = f, idOf(st)
 	s.openGauge.Set(1)
 	return nil
 }
@@ -190,46 +217,28 @@ func (s *Sink) reopenLocked() error {
 	return nil
 }
 
-// reconcile cuts a torn last line and collects the ids of the tail.
+// reconcile cuts a torn last line of the data file and of the journal,
+// and collects the (source, id) of the events written last: from the
+// journal, or, for a file written before logship kept one, from the "id"
+// of the lines of the file's tail.
 func (s *Sink) reconcile() error {
-	f, err := os.OpenFile(s.cfg.Path, os.O_RDWR, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	jpath, _ := journalPaths(s.cfg.Path)
+	if err := cutTornRecord(jpath); err != nil {
 		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	size := st.Size()
-	if size == 0 {
-		return nil
-	}
-	start := max(0, size-s.cfg.ReconcileBytes)
-	tail := make([]byte, size-start)
-	if _, err := f.ReadAt(tail, start); err != nil && err != io.EOF {
-		return err
-	}
-	if tail[len(tail)-1] != '\n' {
-		cut := bytes.LastIndexByte(tail, '\n') + 1 // 0 when no newline at all
-		if cut == 0 && start > 0 {
-			return fmt.Errorf("last line longer than reconcile_bytes (%d): cannot find where it starts", s.cfg.ReconcileBytes)
-		}
-		if err := f.Truncate(start + int64(cut)); err != nil {
-			return err
-		}
-		s.log.Warn("cut a torn last line left by a crash", zap.String("path", s.cfg.Path), zap.Int("bytes", len(tail)-cut))
-		tail = tail[:cut]
-	}
-	if start > 0 { // the first line is partial
-		if i := bytes.IndexByte(tail, '\n'); i >= 0 {
-			tail = tail[i+1:]
-		}
 	}
 	s.written = make(map[string]struct{})
+	tail, id, size, err := s.cutTornLine()
+	if err != nil {
+		return err
+	}
+	covered, found, err := loadJournal(s.cfg.Path, id, size, s.cfg.ReconcileBytes, s.written)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	s.covered = covered
+	if found {
+		return nil
+	}
 	for len(tail) > 0 {
 		line := tail
 		if i := bytes.IndexByte(tail, '\n'); i >= 0 {
@@ -240,7 +249,7 @@ func (s *Sink) reconcile() error {
 		for m, i, ok := event.NextMember(line, 0); ok; m, i, ok = event.NextMember(line, i) {
 			if string(m.Key) == `"id"` {
 				if id, ok := m.StringValue(); ok {
-					s.written[id] = struct{}{}
+					s.written[writtenKey("", id)] = struct{}{}
 				}
 				break
 			}
@@ -249,107 +258,214 @@ func (s *Sink) reconcile() error {
 	return nil
 }
 
+// cutTornLine cuts a torn last line of the data file (a crash in the
+// middle of a write) and returns the file's identity, its size after the
+// cut and its last reconcile_bytes of whole lines (read only when there is
+// no journal).
+func (s *Sink) cutTornLine() (tail []byte, id fileID, size int64, err error) {
+	f, err := os.OpenFile(s.cfg.Path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fileID{}, 0, nil
+	}
+	if err != nil {
+		return nil, fileID{}, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fileID{}, 0, err
+	}
+	id, size = idOf(st), st.Size()
+	if size == 0 {
+		return nil, id, 0, nil
+	}
+	start := max(0, size-s.cfg.ReconcileBytes)
+	tail = make([]byte, size-start)
+	if _, err := f.ReadAt(tail, start); err != nil && err != io.EOF {
+		return nil, id, 0, err
+	}
+	if tail[len(tail)-1] != '\n' {
+		cut := bytes.LastIndexByte(tail, '\n') + 1 // 0 when no newline at all
+		if cut == 0 && start > 0 {
+			return nil, id, 0, fmt.Errorf("last line longer than reconcile_bytes (%d): cannot find where it starts", s.cfg.ReconcileBytes)
+		}
+		if err := f.Truncate(start + int64(cut)); err != nil {
+			return nil, id, 0, err
+		}
+		s.log.Warn("cut a torn last line left by a crash", zap.String("path", s.cfg.Path), zap.Int("bytes", len(tail)-cut))
+		tail = tail[:cut]
+		size = start + int64(cut)
+	}
+	if start > 0 { // the first line is partial
+		if i := bytes.IndexByte(tail, '\n'); i >= 0 {
+			tail = tail[i+1:]
+		}
+	}
+	return tail, id, size, nil
+}
+
+// skip reports whether e is one the files already hold (reconciliation
+// after a crash), and records what it changed for undo.
+func (s *Sink) skip(e *event.Event) bool {
+	if len(s.written) == 0 || s.passed[e.Source] {
+		return false
+	}
+	for _, k := range [2]string{writtenKey(e.Source, e.ID), writtenKey("", e.ID)} {
+		if _, dup := s.written[k]; dup {
+			delete(s.written, k)
+			s.undoKeys = append(s.undoKeys, k)
+			return true
+		}
+	}
+	s.passed[e.Source] = true
+	s.undoSources = append(s.undoSources, e.Source)
+	return false
+}
+
 // Write appends the batch's events, skipping those the file already holds
-// from before a crash, and fsyncs per the configuration.
+// from before a crash, and fsyncs per the configuration. On error nothing
+// of the batch is in the file (see rollback) and the error is retryable.
 func (s *Sink) Write(_ context.Context, b *event.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f == nil {
+	if s.data.f == nil {
 		if err := s.reopenLocked(); err != nil {
 			return err
 		}
 	}
-	buf := s.buf[:0]
-	s.undoIDs, s.undoSources = s.undoIDs[:0], s.undoSources[:0]
+	buf, jev := s.buf[:0], s.jbuf[:0]
+	s.undoKeys, s.undoSources = s.undoKeys[:0], s.undoSources[:0]
 	for i := range b.Events {
 		e := &b.Events[i]
-		if s.written != nil && !s.passed[e.Source] {
-			if _, dup := s.written[e.ID]; dup {
-				delete(s.written, e.ID)
-				s.undoIDs = append(s.undoIDs, e.ID)
-				continue
-			}
-			s.passed[e.Source] = true
-			s.undoSources = append(s.undoSources, e.Source)
+		if s.skip(e) {
+			continue
 		}
 		buf = append(buf, e.Raw...)
 		buf = append(buf, '\n')
+		jev = appendJournalEvent(jev, len(jev) == 0, e.Source, e.ID)
 	}
-	s.buf = buf
-	if err := s.appendLocked(buf); err != nil {
+	s.buf, s.jbuf = buf, jev
+	if err := s.appendLocked(buf, jev); err != nil {
 		// Nothing of the batch is in the file: the retry must skip the
 		// same events again.
-		for _, id := range s.undoIDs {
-			s.written[id] = struct{}{}
+		for _, k := range s.undoKeys {
+			s.written[k] = struct{}{}
 		}
 		for _, src := range s.undoSources {
 			delete(s.passed, src)
 		}
 		return err
 	}
-	s.skipped += len(s.undoIDs)
+	s.skipped += len(s.undoKeys)
 	for _, src := range s.undoSources {
 		s.log.Info("replay after restart reconciled", zap.String("source", src), zap.Int("skipped_total", s.skipped))
 	}
 	return nil
 }
 
-// appendLocked appends buf (whole lines) and fsyncs per the configuration.
-// On error the file is as it was before (see rollbackLocked).
-func (s *Sink) appendLocked(buf []byte) error {
+// appendLocked appends the journal record of a batch, then the batch
+// (buf, whole lines), and fsyncs per the configuration. On error both
+// files are as they were before (see rollback).
+func (s *Sink) appendLocked(buf, jev []byte) error {
 	if len(buf) == 0 {
 		return nil
 	}
-	if err := s.cutBackLocked(); err != nil {
+	before, err := s.begin(&s.data, s.cfg.Path)
+	if err != nil {
 		return err
 	}
-	st, err := s.f.Stat()
+	jbefore, err := s.begin(&s.journal, "its journal")
 	if err != nil {
-		return fmt.Errorf("file %s: %w", s.cfg.Path, err)
+		return err
 	}
-	before := st.Size()
-	if _, err := s.f.Write(buf); err != nil {
-		return s.rollbackLocked(before, err)
+	rec := appendRecordHead(nil, s.dataID, before, before+int64(len(buf)))
+	rec = append(append(rec, jev...), "]}\n"...)
+	fail := func(err error) error {
+		return errors.Join(s.rollback(&s.journal, jbefore, "its journal", err), s.rollback(&s.data, before, s.cfg.Path, nil))
+	}
+	if _, err := s.journal.f.Write(rec); err != nil {
+		return fail(fmt.Errorf("journal: %w", err))
+	}
+	if _, err := s.data.f.Write(buf); err != nil {
+		return fail(err)
 	}
 	switch s.cfg.Fsync {
 	case "batch":
-		if err := s.f.Sync(); err != nil {
-			return s.rollbackLocked(before, fmt.Errorf("fsync: %w", err))
+		if err := s.data.f.Sync(); err != nil {
+			return fail(fmt.Errorf("fsync: %w", err))
+		}
+		if err := s.journal.f.Sync(); err != nil {
+			return fail(fmt.Errorf("journal fsync: %w", err))
 		}
 	case "interval":
 		s.dirty = true
 	}
+	s.covered += int64(len(buf))
+	if s.covered > s.cfg.ReconcileBytes {
+		s.rotateJournalLocked()
+	}
 	return nil
 }
 
-// rollbackLocked handles a failed write of a batch: the file goes back to
-// its size before the batch (a short write, as on a full disk, leaves part
-// of it), so that the retry writes whole lines after whole lines. If the
-// file cannot be cut, it is said loudly and nothing more is written until
-// it can (cutBackLocked). The returned error is retryable.
-func (s *Sink) rollbackLocked(before int64, werr error) error {
-	werr = fmt.Errorf("file %s: %w", s.cfg.Path, werr)
-	if err := s.truncate(s.f, before); err != nil {
-		s.cutTo = before
-		s.log.Error("a failed write left part of a batch in the file and it cannot be cut; no more writes until it can",
-			zap.String("path", s.cfg.Path), zap.Int64("size_before", before), zap.Error(err))
-		return errors.Join(werr, fmt.Errorf("cut back to %d bytes: %w", before, err))
+// begin cuts what a failed write left in a (refusing the write while it
+// cannot) and returns its size before the batch.
+func (s *Sink) begin(a *appendFile, what string) (int64, error) {
+	if a.cutTo >= 0 {
+		if err := s.truncate(a.f, a.cutTo); err != nil {
+			return 0, fmt.Errorf("file %s: a failed write left a partial batch in %s that cannot be cut yet (to %d bytes): %w", s.cfg.Path, what, a.cutTo, err)
+		}
+		s.log.Warn("cut the partial batch left by a failed write", zap.String("path", s.cfg.Path), zap.String("file", what), zap.Int64("size", a.cutTo))
+		a.cutTo = -1
+	}
+	st, err := a.f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("file %s: %w", s.cfg.Path, err)
+	}
+	return st.Size(), nil
+}
+
+// rollback handles a failed write of a batch: a goes back to its size
+// before the batch (a short write, as on a full disk, leaves part of it),
+// so that the retry writes whole lines after whole lines. If a cannot be
+// cut, it is said loudly and nothing more is written until it can (begin).
+// werr, when not nil, is the write's error, returned wrapped.
+func (s *Sink) rollback(a *appendFile, before int64, what string, werr error) error {
+	if werr != nil {
+		werr = fmt.Errorf("file %s: %w", s.cfg.Path, werr)
+	}
+	if err := s.truncate(a.f, before); err != nil {
+		a.cutTo = before
+		s.log.Error("a failed write left part of a batch and it cannot be cut; no more writes until it can",
+			zap.String("path", s.cfg.Path), zap.String("file", what), zap.Int64("size_before", before), zap.Error(err))
+		return errors.Join(werr, fmt.Errorf("cut %s back to %d bytes: %w", what, before, err))
 	}
 	return werr
 }
 
-// cutBackLocked cuts the part of a failed batch that rollbackLocked could
-// not; until it succeeds, every write fails (retryable).
-func (s *Sink) cutBackLocked() error {
-	if s.cutTo < 0 {
-		return nil
+// rotateJournalLocked starts a new journal generation once the current
+// one covers reconcile_bytes of data: the current one becomes the old one
+// (the older is dropped). A failure is logged and the current journal
+// kept: it grows, nothing is lost.
+func (s *Sink) rotateJournalLocked() {
+	cur, old := journalPaths(s.cfg.Path)
+	if s.cfg.Fsync != "never" {
+		if err := s.journal.f.Sync(); err != nil {
+			s.log.Warn("journal fsync before rotation failed; keeping it", zap.Error(err))
+			return
+		}
 	}
-	if err := s.truncate(s.f, s.cutTo); err != nil {
-		return fmt.Errorf("file %s: a failed write left a partial batch that cannot be cut yet (to %d bytes): %w", s.cfg.Path, s.cutTo, err)
+	if err := os.Rename(cur, old); err != nil {
+		s.log.Warn("journal rotation failed; keeping it", zap.Error(err))
+		return
 	}
-	s.log.Warn("cut the partial batch left by a failed write", zap.String("path", s.cfg.Path), zap.Int64("size", s.cutTo))
-	s.cutTo = -1
-	return nil
+	j, err := os.OpenFile(cur, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_TRUNC, s.mode)
+	if err != nil {
+		// The old journal is still open under its new name: go on with it.
+		s.log.Warn("cannot start a new journal; going on with the old one", zap.Error(err))
+		return
+	}
+	s.journal.f.Close()
+	s.journal.f, s.covered = j, 0
 }
 
 func (s *Sink) syncLoop() {
@@ -362,8 +478,8 @@ func (s *Sink) syncLoop() {
 			return
 		case <-t.C:
 			s.mu.Lock()
-			if s.dirty && s.f != nil {
-				if err := s.f.Sync(); err != nil {
+			if s.dirty && s.data.f != nil {
+				if err := errors.Join(s.data.f.Sync(), s.journal.f.Sync()); err != nil {
 					s.log.Error("fsync failed", zap.String("path", s.cfg.Path), zap.Error(err))
 				} else {
 					s.dirty = false
@@ -375,28 +491,32 @@ func (s *Sink) syncLoop() {
 }
 
 // Reopen closes and reopens the file by its path, for logrotate: after a
-// rename, writes go to a new file at the configured path. If the new file
-// cannot be opened, Reopen returns the error and the sink stays without a
-// file: each Write tries the open again and fails with a retryable error
-// until it succeeds (counted in Options.OpenErrors, Options.Open at 0).
+// rename, writes go to a new file at the configured path (the journal
+// stays: it names each batch's file). If the new file cannot be opened,
+// Reopen returns the error and the sink stays without a file: each Write
+// tries the open again and fails with a retryable error until it succeeds
+// (counted in Options.OpenErrors, Options.Open at 0).
 func (s *Sink) Reopen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.started {
 		return nil
 	}
-	if s.f != nil {
-		if err := s.cutBackLocked(); err != nil {
-			s.log.Error("rotating a file that ends with the partial batch of a failed write", zap.Error(err))
-			s.cutTo = -1
+	if f := s.data.f; f != nil {
+		if s.data.cutTo >= 0 {
+			if err := s.truncate(f, s.data.cutTo); err != nil {
+				s.log.Error("rotating a file that ends with the partial batch of a failed write",
+					zap.String("path", s.cfg.Path), zap.Int64("from_byte", s.data.cutTo), zap.Error(err))
+			}
+			s.data.cutTo = -1
 		}
-		if err := s.f.Sync(); err != nil {
+		if err := f.Sync(); err != nil {
 			s.log.Warn("fsync before reopen failed", zap.Error(err))
 		}
-		if err := s.f.Close(); err != nil {
+		if err := f.Close(); err != nil {
 			s.log.Warn("close before reopen failed", zap.Error(err))
 		}
-		s.f = nil
+		s.data.f = nil
 	}
 	if err := s.openLocked(); err != nil {
 		s.openFailing = true
@@ -406,7 +526,7 @@ func (s *Sink) Reopen() error {
 	return nil
 }
 
-// Close syncs and closes the file.
+// Close syncs and closes the file and its journal.
 func (s *Sink) Close() error {
 	if s.stop != nil {
 		close(s.stop)
@@ -416,12 +536,16 @@ func (s *Sink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.started = false
-	if s.f == nil {
-		return nil
+	var errs []error
+	if f := s.data.f; f != nil {
+		errs = append(errs, f.Sync(), f.Close())
+		s.data.f = nil
 	}
-	err := errors.Join(s.f.Sync(), s.f.Close())
-	s.f = nil
-	if err != nil {
+	if j := s.journal.f; j != nil {
+		errs = append(errs, j.Sync(), j.Close())
+		s.journal.f = nil
+	}
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("file %s: %w", s.cfg.Path, err)
 	}
 	return nil

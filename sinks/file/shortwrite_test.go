@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/logship/logship/config"
+	"github.com/logship/logship/event"
 )
 
 // fsizeChildEnv makes the test binary play the child of a short-write
@@ -57,12 +58,26 @@ func childMain(f func(arg string) error) bool {
 	return true
 }
 
+// bigBatch is a batch of lines much longer than their journal records,
+// so that a file-size limit can fall inside the data file's write while
+// the journal's (smaller) write fits.
+func bigBatch(src string, ids ...string) *event.Batch {
+	b := &event.Batch{}
+	pad := strings.Repeat("x", 300)
+	for _, id := range ids {
+		b.Add(event.Event{ID: id, Source: src, Raw: []byte(`{"id":"` + id + `","message":"` + pad + `"}`)})
+	}
+	return b
+}
+
 // shortWriteChild plays a restart after a crash: the file holds a1 and a2,
 // and the replay brings a2 again with new events. The first write hits the
-// file-size limit in the middle of b1 (a real short write: the kernel
-// writes what fits and refuses the rest with EFBIG); then, with the limit
-// lifted, the same batch is written again, as the lane's retry does.
-func shortWriteChild(path string) error {
+// file-size limit (a real short write: the kernel writes what fits and
+// refuses the rest with EFBIG), in the data file 12 bytes into b1 (mode
+// "data") or in the journal's record (mode "journal"); then, with the
+// limit lifted, the same batch is written again, as the lane's retry does.
+func shortWriteChild(arg string) error {
+	mode, path, _ := strings.Cut(arg, ":")
 	ctx := context.Background()
 	s, err := New(config.FileSink{Path: path}, Options{})
 	if err != nil {
@@ -71,7 +86,7 @@ func shortWriteChild(path string) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
-	if err := s.Write(ctx, batchOf("s", "a1", "a2")); err != nil {
+	if err := s.Write(ctx, bigBatch("s", "a1", "a2")); err != nil {
 		return err
 	}
 	if err := s.Close(); err != nil {
@@ -83,14 +98,19 @@ func shortWriteChild(path string) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
-	st, err := os.Stat(path)
+	jpath, _ := journalPaths(path)
+	limitOf := path
+	if mode == "journal" {
+		limitOf = jpath
+	}
+	st, err := os.Stat(limitOf)
 	if err != nil {
 		return err
 	}
 	if err := setFileSizeLimit(uint64(st.Size()) + 12); err != nil {
 		return err
 	}
-	b := batchOf("s", "a2", "b1", "b2", "b3")
+	b := bigBatch("s", "a2", "b1", "b2", "b3")
 	if err := s.Write(ctx, b); err == nil {
 		return fmt.Errorf("write past RLIMIT_FSIZE succeeded")
 	}
@@ -104,40 +124,35 @@ func shortWriteChild(path string) error {
 }
 
 // TestShortWriteLeavesNoTornLine: a write cut short by the file-size limit
-// (as by a full disk) must leave the file at its size before the batch, so
-// that the retry does not glue a partial line to the batch written again;
-// and the failed write must not count as having written the replayed
-// events the file already held.
+// (as by a full disk) must leave the file and its journal at their sizes
+// before the batch, so that the retry does not glue a partial line to the
+// batch written again; the failed write must not count as having written
+// the replayed events the file already held; and the journal must still
+// reconcile a replay after a crash.
 func TestShortWriteLeavesNoTornLine(t *testing.T) {
 	if childMain(shortWriteChild) {
 		return
 	}
-	path := filepath.Join(t.TempDir(), "out.ndjson")
-	runChild(t, "TestShortWriteLeavesNoTornLine", path)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkLines(t, data, "a1,a2,b1,b2,b3")
-}
-
-// checkLines fails unless data is whole NDJSON lines holding the ids want.
-func checkLines(t *testing.T, data []byte, want string) {
-	t.Helper()
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		t.Errorf("file ends inside a line: %q", data)
-	}
-	var ids []string
-	for _, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
-		var v struct{ ID string }
-		if err := json.Unmarshal(line, &v); err != nil {
-			t.Errorf("torn line %q: %v", line, err)
-			continue
-		}
-		ids = append(ids, v.ID)
-	}
-	if got := strings.Join(ids, ","); got != want {
-		t.Errorf("ids = %s, want %s", got, want)
+	for _, mode := range []string{"data", "journal"} {
+		t.Run(mode, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.ndjson")
+			runChild(t, "TestShortWriteLeavesNoTornLine", mode+":"+path)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLines(t, data, "a1,a2,b1,b2,b3")
+			// A crash now, with a checkpoint at a1: the replay is skipped.
+			s := start(t, config.FileSink{Path: path})
+			write(t, s, bigBatch("s", "a2", "b1", "b2"), bigBatch("s", "b3", "c1"))
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if data, err = os.ReadFile(path); err != nil {
+				t.Fatal(err)
+			}
+			checkLines(t, data, "a1,a2,b1,b2,b3,c1")
+		})
 	}
 }
 
@@ -154,7 +169,7 @@ func failedCutChild(path string) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
-	if err := s.Write(ctx, batchOf("s", "a1")); err != nil {
+	if err := s.Write(ctx, bigBatch("s", "a1", "a2")); err != nil {
 		return err
 	}
 	st, err := os.Stat(path)
@@ -163,15 +178,17 @@ func failedCutChild(path string) error {
 	}
 	cuts := 0
 	s.truncate = func(f *os.File, size int64) error {
-		if cuts++; cuts <= 2 {
-			return fmt.Errorf("injected ftruncate failure %d", cuts)
+		if f == s.data.f {
+			if cuts++; cuts <= 2 {
+				return fmt.Errorf("injected ftruncate failure %d", cuts)
+			}
 		}
 		return f.Truncate(size)
 	}
 	if err := setFileSizeLimit(uint64(st.Size()) + 12); err != nil {
 		return err
 	}
-	b := batchOf("s", "b1", "b2")
+	b := bigBatch("s", "b1", "b2")
 	if err := s.Write(ctx, b); err == nil {
 		return fmt.Errorf("write past RLIMIT_FSIZE succeeded")
 	}
@@ -207,5 +224,25 @@ func TestShortWriteWithFailedCutRefusesWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkLines(t, data, "a1,b1,b2")
+	checkLines(t, data, "a1,a2,b1,b2")
+}
+
+// checkLines fails unless data is whole NDJSON lines holding the ids want.
+func checkLines(t *testing.T, data []byte, want string) {
+	t.Helper()
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		t.Errorf("file ends inside a line: %q", data)
+	}
+	var ids []string
+	for _, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
+		var v struct{ ID string }
+		if err := json.Unmarshal(line, &v); err != nil {
+			t.Errorf("torn line %q: %v", line, err)
+			continue
+		}
+		ids = append(ids, v.ID)
+	}
+	if got := strings.Join(ids, ","); got != want {
+		t.Errorf("ids = %s, want %s", got, want)
+	}
 }

@@ -1,0 +1,144 @@
+package file
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/logship/logship/config"
+	"github.com/logship/logship/event"
+)
+
+// shaped is a batch whose lines are shaped by the pipeline's fields stage:
+// the event's id is known (event.ID) but the line carries it under
+// another key, or not at all. msg tells the lines apart.
+func shaped(src, shape string, ids ...string) *event.Batch {
+	b := &event.Batch{}
+	for _, id := range ids {
+		var raw string
+		switch shape {
+		case "exclude":
+			raw = `{"src":"` + src + `","msg":"` + id + `"}`
+		case "rename":
+			raw = `{"log_id":"` + id + `","src":"` + src + `","msg":"` + id + `"}`
+		default:
+			raw = `{"id":"` + id + `","src":"` + src + `","msg":"` + id + `"}`
+		}
+		b.Add(event.Event{ID: id, Source: src, Raw: []byte(raw)})
+	}
+	return b
+}
+
+// lines returns the "src:msg" of each line of path.
+func lines(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		if l == "" {
+			continue
+		}
+		src, msg := "", ""
+		if i := strings.Index(l, `"src":"`); i >= 0 {
+			src = l[i+7 : i+7+strings.IndexByte(l[i+7:], '"')]
+		}
+		if i := strings.Index(l, `"msg":"`); i >= 0 {
+			msg = l[i+7 : i+7+strings.IndexByte(l[i+7:], '"')]
+		}
+		out = append(out, src+":"+msg)
+	}
+	return strings.Join(out, ",")
+}
+
+// restart plays a crash and a restart: a new sink on the same path, as the
+// next process would start (the file and its neighbours as left).
+func restart(t *testing.T, s *Sink, cfg config.FileSink) *Sink {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return start(t, cfg)
+}
+
+func write(t *testing.T, s *Sink, bs ...*event.Batch) {
+	t.Helper()
+	for _, b := range bs {
+		if err := s.Write(t.Context(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestReconcileWhateverTheFieldsStageDid (issue 8 case 6): the lines carry
+// the id under another key, or not at all; the replay after a crash is
+// still written once.
+func TestReconcileWhateverTheFieldsStageDid(t *testing.T) {
+	for _, shape := range []string{"id", "exclude", "rename"} {
+		t.Run(shape, func(t *testing.T) {
+			cfg := config.FileSink{Path: filepath.Join(t.TempDir(), "out.ndjson")}
+			s := start(t, cfg)
+			write(t, s, shaped("a", shape, "1", "2", "3"), shaped("a", shape, "4"))
+			s = restart(t, s, cfg)
+			// The checkpoint was at 1: the replay brings 2, 3, 4 again.
+			write(t, s, shaped("a", shape, "2", "3"), shaped("a", shape, "4", "5", "6"))
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := lines(t, cfg.Path), "a:1,a:2,a:3,a:4,a:5,a:6"; got != want {
+				t.Fatalf("lines = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// TestReconcileKeyedBySource: two sources may carry the same ids (one
+// application followed twice, filtered two ways). What one source wrote
+// before the crash must neither make the other skip its lines nor be
+// written again by its own replay.
+func TestReconcileKeyedBySource(t *testing.T) {
+	cfg := config.FileSink{Path: filepath.Join(t.TempDir(), "out.ndjson")}
+	s := start(t, cfg)
+	write(t, s, shaped("a", "id", "1", "2"))
+	s = restart(t, s, cfg)
+	// Source b had not written 1 and 2 yet; source a's checkpoint was
+	// before 1.
+	write(t, s, shaped("b", "id", "1", "2"), shaped("a", "id", "1", "2", "3"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lines(t, cfg.Path), "a:1,a:2,b:1,b:2,a:3"; got != want {
+		t.Fatalf("lines = %s, want %s", got, want)
+	}
+}
+
+// TestReconcileAcrossRotation: lines written to a file that logrotate
+// renamed away after the last checkpoint are not written again to the new
+// file after a crash.
+func TestReconcileAcrossRotation(t *testing.T) {
+	cfg := config.FileSink{Path: filepath.Join(t.TempDir(), "out.ndjson")}
+	s := start(t, cfg)
+	write(t, s, shaped("a", "id", "1", "2", "3"))
+	if err := os.Rename(cfg.Path, cfg.Path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	write(t, s, shaped("a", "id", "4", "5"))
+	s = restart(t, s, cfg)
+	// The checkpoint was at 1.
+	write(t, s, shaped("a", "id", "2", "3", "4"), shaped("a", "id", "5", "6"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lines(t, cfg.Path+".1"), "a:1,a:2,a:3"; got != want {
+		t.Errorf("rotated = %s, want %s", got, want)
+	}
+	if got, want := lines(t, cfg.Path), "a:4,a:5,a:6"; got != want {
+		t.Errorf("new = %s, want %s", got, want)
+	}
+}
