@@ -203,7 +203,7 @@ func appendMessageJSON(out, v []byte) []byte {
 		return append(out, v...)
 	}
 	start := len(out)
-	out = appendUnescaped(out, v)
+	out = event.AppendUnescaped(out, v)
 	if event.ScanObject(out[start:], nil) != nil {
 		return append(out[:start], v...)
 	}

@@ -23,4 +23,4 @@ fuzz ./event FuzzNextMember
 fuzz ./event FuzzFieldReader
 fuzz ./event FuzzAppendString
 fuzz ./pipeline FuzzFieldStage
-fuzz ./pipeline FuzzAppendUnescaped
+fuzz ./event FuzzAppendUnescaped

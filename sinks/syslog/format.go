@@ -101,9 +101,8 @@ func (lf *lineFields) scalar(m event.Member) []byte {
 		if strings.IndexByte(string(inner), '\\') < 0 {
 			return inner
 		}
-		s, _ := m.StringValue()
 		start := len(lf.unesc)
-		lf.unesc = append(lf.unesc, s...)
+		lf.unesc = event.AppendUnescaped(lf.unesc, v)
 		return lf.unesc[start:len(lf.unesc):len(lf.unesc)]
 	case '{', '[', 'n':
 		return nil
