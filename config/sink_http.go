@@ -18,7 +18,7 @@ type HTTPSink struct {
 	// Method is POST (default) or PUT.
 	Method string `yaml:"method"`
 	// Encoding is the body format: ndjson (default), json_array,
-	// elasticsearch_bulk or loki.
+	// elasticsearch_bulk, loki, otlp, datadog or newrelic.
 	Encoding string `yaml:"encoding"`
 	// Compression is none (default), gzip or zstd; it sets Content-Encoding.
 	Compression string `yaml:"compression"`
@@ -33,6 +33,9 @@ type HTTPSink struct {
 
 	Elasticsearch HTTPElasticsearch `yaml:"elasticsearch"`
 	Loki          HTTPLoki          `yaml:"loki"`
+	OTLP          HTTPOTLP          `yaml:"otlp"`
+	Datadog       HTTPDatadog       `yaml:"datadog"`
+	NewRelic      HTTPNewRelic      `yaml:"newrelic"`
 
 	// RetryMaxElapsed is how long the pipeline keeps retrying a batch that
 	// fails with a retryable error (network, 408, 429, 5xx) before it sends

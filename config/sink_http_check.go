@@ -51,6 +51,7 @@ func (s *HTTPSink) setDefaults() {
 	if s.RetryMaxBackoff == 0 {
 		s.RetryMaxBackoff = httpDefaultMaxBack
 	}
+	s.setVendorDefaults()
 	switch s.Encoding {
 	case HTTPEncodingESBulk:
 		if s.Elasticsearch.Index == "" {
@@ -92,9 +93,10 @@ func (s *HTTPSink) validate(path string) []Problem {
 		add("method", "must be POST or PUT")
 	}
 	switch s.Encoding {
-	case HTTPEncodingNDJSON, HTTPEncodingJSONArray, HTTPEncodingESBulk, HTTPEncodingLoki:
+	case HTTPEncodingNDJSON, HTTPEncodingJSONArray, HTTPEncodingESBulk, HTTPEncodingLoki,
+		HTTPEncodingOTLP, HTTPEncodingDatadog, HTTPEncodingNewRelic:
 	default:
-		add("encoding", "must be ndjson, json_array, elasticsearch_bulk or loki")
+		add("encoding", "must be ndjson, json_array, elasticsearch_bulk, loki, otlp, datadog or newrelic")
 	}
 	switch s.Compression {
 	case "none", "gzip", "zstd":
@@ -108,6 +110,7 @@ func (s *HTTPSink) validate(path string) []Problem {
 	ps = append(ps, s.validateAuth(path)...)
 	ps = append(ps, s.validateTLS(path, https)...)
 	ps = append(ps, s.validateEncodings(path)...)
+	ps = append(ps, s.validateVendors(path)...)
 
 	if s.RetryMaxElapsed < 0 {
 		add("retry_max_elapsed", "must not be negative (0 retries without limit)")

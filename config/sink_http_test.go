@@ -65,7 +65,7 @@ func TestHTTPSinkValidate(t *testing.T) {
 		{"password in url", valid(func(s *HTTPSink) { s.URL = "https://u:hunter2@x/" }),
 			[]string{"url: put credentials in auth.user and auth.password, not in the url"}},
 		{"method", valid(func(s *HTTPSink) { s.Method = "GET" }), []string{"method: must be POST or PUT"}},
-		{"encoding", valid(func(s *HTTPSink) { s.Encoding = "xml" }), []string{"encoding: must be ndjson, json_array, elasticsearch_bulk or loki"}},
+		{"encoding", valid(func(s *HTTPSink) { s.Encoding = "xml" }), []string{"encoding: must be ndjson, json_array, elasticsearch_bulk, loki, otlp, datadog or newrelic"}},
 		{"compression", valid(func(s *HTTPSink) { s.Compression = "br" }), []string{"compression: must be none, gzip or zstd"}},
 		{"timeout", valid(func(s *HTTPSink) { s.Timeout = -time.Second }), []string{"timeout: must be positive"}},
 		{"headers", valid(func(s *HTTPSink) {

@@ -21,10 +21,12 @@ type encoder interface {
 type scratch struct {
 	scan *event.FieldReader
 	tmp  []byte
+	tag  []byte
 	loki lokiState
+	otlp otlpState
 }
 
-func newEncoder(cfg config.HTTPSink) (encoder, error) {
+func newEncoder(cfg config.HTTPSink, userAgent string) (encoder, error) {
 	switch cfg.Encoding {
 	case "", config.HTTPEncodingNDJSON:
 		return ndjson{}, nil
@@ -34,6 +36,12 @@ func newEncoder(cfg config.HTTPSink) (encoder, error) {
 		return newBulkEncoder(cfg.Elasticsearch)
 	case config.HTTPEncodingLoki:
 		return newLokiEncoder(cfg.Loki)
+	case config.HTTPEncodingOTLP:
+		return newOTLPEncoder(cfg.OTLP, userAgent), nil
+	case config.HTTPEncodingDatadog:
+		return newDatadogEncoder(cfg.Datadog)
+	case config.HTTPEncodingNewRelic:
+		return newNewRelicEncoder(cfg.NewRelic, cfg.Compression != "" && cfg.Compression != "none"), nil
 	default:
 		return nil, fmt.Errorf("unknown encoding %q", cfg.Encoding)
 	}

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/logship/logship/config"
@@ -40,6 +41,10 @@ type Options struct {
 	InFlight int
 	// UserAgent is sent with every request. Default "logship".
 	UserAgent string
+	// Rejected, if set, counts the events that a receiver reported as
+	// refused without saying which (an OTLP partial success): they cannot
+	// be dead-lettered, so they are counted and logged.
+	Rejected prometheus.Counter
 }
 
 const (
@@ -71,6 +76,8 @@ type Sink struct {
 	transport *http.Transport
 	client    *http.Client
 
+	rejectedMetric prometheus.Counter
+
 	startOnce sync.Once
 	startErr  error
 	bufs      sync.Pool // of *writeBuf
@@ -80,6 +87,11 @@ type Sink struct {
 type writeBuf struct {
 	body, comp, answer []byte
 	sc                 scratch
+	// wireReady: comp already holds body compressed (chunked writes).
+	wireReady bool
+	// entries, ends and ok are a chunked Write's entries (see writeChunked).
+	entries  []byte
+	ends, ok []int
 }
 
 // New builds a sink from its config, with defaults for unset values. It
@@ -99,6 +111,8 @@ func New(cfg config.HTTPSink, opts Options) (*Sink, error) {
 		bulk:    cfg.Encoding == config.HTTPEncodingESBulk,
 		tls:     cfg.TLS,
 		https:   u.Scheme == "https",
+
+		rejectedMetric: opts.Rejected,
 	}
 	if s.name == "" {
 		s.name = "http"
@@ -113,7 +127,7 @@ func New(cfg config.HTTPSink, opts Options) (*Sink, error) {
 	default:
 		return nil, errors.New("method: want POST or PUT")
 	}
-	if s.enc, err = newEncoder(cfg); err != nil {
+	if s.enc, err = newEncoder(cfg, opts.UserAgent); err != nil {
 		return nil, err
 	}
 	if s.comp, err = newCompressor(cfg.Compression); err != nil {
@@ -150,6 +164,17 @@ func (s *Sink) setHeaders(cfg config.HTTPSink, userAgent string) error {
 	}
 	if cfg.Loki.TenantID != "" {
 		h.Set("X-Scope-OrgID", cfg.Loki.TenantID)
+	}
+	switch cfg.Encoding {
+	case config.HTTPEncodingDatadog:
+		h.Set("DD-API-KEY", cfg.Datadog.APIKey.Reveal())
+	case config.HTTPEncodingNewRelic:
+		if cfg.NewRelic.LicenseKey != "" {
+			h.Set("X-License-Key", cfg.NewRelic.LicenseKey.Reveal())
+		}
+		if cfg.NewRelic.APIKey != "" {
+			h.Set("Api-Key", cfg.NewRelic.APIKey.Reveal())
+		}
 	}
 	for name, v := range cfg.Headers {
 		if strings.EqualFold(name, "Host") {
@@ -231,11 +256,14 @@ func (s *Sink) Start(context.Context) error {
 	return s.startErr
 }
 
-// Write sends the batch in one request and returns nil once the receiver
-// answered 2xx (and, for a bulk request, accepted every item). Otherwise the
-// error is classified as package event documents: plain (retryable), with
+// Write sends the batch and returns nil once the receiver answered 2xx
+// (and, for a bulk request, accepted every item). Otherwise the error is
+// classified as package event documents: plain (retryable), with
 // event.RetryAfter, event.Permanent, or *event.PartialError. Write does not
 // retry and does not keep b.
+//
+// Most encodings send a batch in one request; datadog and newrelic split a
+// batch that exceeds the receiver's limits into several (see chunked.go).
 func (s *Sink) Write(ctx context.Context, b *event.Batch) error {
 	if b == nil || len(b.Events) == 0 {
 		return nil
@@ -243,16 +271,36 @@ func (s *Sink) Write(ctx context.Context, b *event.Batch) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
+	if ch, ok := s.enc.(chunker); ok {
+		return s.writeChunked(ctx, b.Events, ch)
+	}
 	wb := s.bufs.Get().(*writeBuf)
 	wb.body = s.enc.encode(wb.body[:0], b.Events, &wb.sc)
-	data := wb.body
-	if s.comp != nil {
-		var err error
-		if wb.comp, err = s.comp.compress(wb.comp[:0], wb.body); err != nil {
-			s.bufs.Put(wb)
-			return err
-		}
-		data = wb.comp
+	return s.post(ctx, wb, b.Events)
+}
+
+// compressed returns the bytes to send for wb.body: compressed into
+// wb.comp, or the body itself.
+func (s *Sink) compressed(wb *writeBuf) ([]byte, error) {
+	if s.comp == nil {
+		return wb.body, nil
+	}
+	if wb.wireReady {
+		return wb.comp, nil
+	}
+	var err error
+	wb.comp, err = s.comp.compress(wb.comp[:0], wb.body)
+	return wb.comp, err
+}
+
+// post sends wb.body (the encoding of evs) in one request and classifies
+// the answer. It takes wb over: wb goes back to the pool once the request
+// and every reader of its body are done.
+func (s *Sink) post(ctx context.Context, wb *writeBuf, evs []event.Event) error {
+	data, err := s.compressed(wb)
+	if err != nil {
+		s.bufs.Put(wb)
+		return err
 	}
 	p := &payload{data: data, release: func() { s.putBuf(wb) }}
 	p.refs.Store(1)
@@ -263,7 +311,7 @@ func (s *Sink) Write(ctx context.Context, b *event.Batch) error {
 		return event.Permanent(fmt.Errorf("%s %s: %w", s.method, s.safeURL, err))
 	}
 	req.Header = s.header.Clone()
-	req.Header.Set(IdempotencyHeader, IdempotencyKey(s.name, b.Events))
+	req.Header.Set(IdempotencyHeader, IdempotencyKey(s.name, evs))
 	if s.host != "" {
 		req.Host = s.host
 	}
@@ -280,31 +328,40 @@ func (s *Sink) Write(ctx context.Context, b *event.Batch) error {
 		return fmt.Errorf("%s %s: %w", s.method, s.safeURL, err)
 	}
 	defer resp.Body.Close()
-	return s.answer(resp, wb, len(b.Events))
+	return s.answer(resp, wb, len(evs))
 }
 
 // answer classifies the receiver's answer.
 func (s *Sink) answer(resp *http.Response, wb *writeBuf, n int) error {
 	code := resp.StatusCode
 	if code >= 200 && code < 300 {
-		if !s.bulk {
+		ar, reads := s.enc.(answerReader)
+		if !s.bulk && !reads {
 			_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
 			return nil
 		}
 		var err error
 		wb.answer, err = readAtMost(wb.answer[:0], resp.Body, maxBulkAnswer)
 		if err == nil {
-			err = bulkResult(wb.answer, n)
+			if reads {
+				err = ar.readAnswer(wb.answer, resp.Header.Get("Content-Type"), n, s.rejected)
+			} else {
+				err = bulkResult(wb.answer, n)
+			}
 		}
 		var pe *event.PartialError
-		if err != nil && !errors.As(err, &pe) {
+		if err != nil && !errors.As(err, &pe) && !event.IsPermanent(err) {
 			return fmt.Errorf("%s %s: %w", s.method, s.safeURL, err)
 		}
 		return err
 	}
 	// A truncated or failed read still leaves the status to go by.
 	wb.answer, _ = readAtMost(wb.answer[:0], resp.Body, maxDrain)
-	serr := &StatusError{Method: s.method, URL: s.safeURL, Code: code, Body: snippet(wb.answer)}
+	body := wb.answer
+	if ar, ok := s.enc.(answerReader); ok {
+		body = ar.errorText(body, resp.Header.Get("Content-Type"))
+	}
+	serr := &StatusError{Method: s.method, URL: s.safeURL, Code: code, Body: snippet(body)}
 	switch {
 	case retryableStatus(code):
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
@@ -317,6 +374,15 @@ func (s *Sink) answer(resp *http.Response, wb *writeBuf, n int) error {
 	default:
 		return event.Permanent(serr)
 	}
+}
+
+// rejected reports events that the receiver refused without saying which.
+func (s *Sink) rejected(n int, msg string) {
+	if s.rejectedMetric != nil {
+		s.rejectedMetric.Add(float64(n))
+	}
+	s.log.Warn("the receiver accepted a batch in part and rejected some records without saying which; they are counted, not dead-lettered",
+		zap.String("sink", s.name), zap.Int("rejected", n), zap.String("reason", snippet([]byte(msg))))
 }
 
 // StatusError is an answer that was not 2xx.
@@ -342,7 +408,8 @@ func (s *Sink) Close() error {
 }
 
 func (s *Sink) putBuf(wb *writeBuf) {
-	if cap(wb.body) > maxPooled || cap(wb.comp) > maxPooled || cap(wb.answer) > maxPooled {
+	wb.wireReady = false
+	if cap(wb.body) > maxPooled || cap(wb.comp) > maxPooled || cap(wb.answer) > maxPooled || cap(wb.entries) > maxPooled {
 		return
 	}
 	s.bufs.Put(wb)
