@@ -382,7 +382,7 @@ func (s *Sink) rejected(n int, msg string) {
 		s.rejectedMetric.Add(float64(n))
 	}
 	s.log.Warn("the receiver accepted a batch in part and rejected some records without saying which; they are counted, not dead-lettered",
-		zap.String("sink", s.name), zap.Int("rejected", n), zap.String("reason", snippet([]byte(msg))))
+		zap.Int("rejected", n), zap.String("reason", snippet([]byte(msg))))
 }
 
 // StatusError is an answer that was not 2xx.

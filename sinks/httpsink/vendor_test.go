@@ -286,7 +286,7 @@ func TestVendorConfigDefaults(t *testing.T) {
 		{config.HTTPSink{URL: "http://c:4318/v1/logs", Encoding: "otlp", OTLP: config.HTTPOTLP{Protocol: "grpc"}}, "http://c:4318/v1/logs", "otlp.protocol: must be protobuf or json"},
 		{config.HTTPSink{URL: "http://c/x", Encoding: "ndjson", Datadog: config.HTTPDatadog{APIKey: "k"}}, "http://c/x", "datadog: applies only to encoding datadog"},
 	} {
-		c, err := config.Parse([]byte(fmt.Sprintf("state_dir: /tmp/logship-test\nsources: [{owner_id: orga_1, application_id: app_1}]\nsinks: [%s]\n", sinkYAML(tc.cfg))), func(string) (string, bool) { return "", false })
+		c, err := config.Parse([]byte(fmt.Sprintf("state_dir: /tmp/logship-test\nsources: [{owner_id: orga_1, application_id: app_1}]\nsinks: [%s]\n", sinkYAML(tc.cfg))), func(string) (string, bool) { return "", false }, nil)
 		got := ""
 		if err != nil {
 			got = err.Error()
