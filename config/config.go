@@ -25,6 +25,8 @@ type Config struct {
 	DeadLetter DeadLetter `yaml:"dead_letter"`
 	Metrics    Metrics    `yaml:"metrics"`
 	Log        Log        `yaml:"log"`
+	// Enrichment tunes sources[].enrich (shared by every source).
+	Enrichment Enrichment `yaml:"enrichment"`
 	// ShutdownTimeout bounds the drain at SIGTERM: after it, what is still in
 	// flight is abandoned (and not checkpointed). Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -78,8 +80,16 @@ type Source struct {
 	// OwnerID is the organisation (`orga_…`) or user (`user_…`) owning the
 	// application (required).
 	OwnerID string `yaml:"owner_id"`
-	// ApplicationID is `app_…` (required).
+	// ApplicationID is `app_…` (required, unless Discover is set).
 	ApplicationID string `yaml:"application_id"`
+	// Discover, instead of ApplicationID, follows every application of
+	// OwnerID that its patterns select, found through the API and polled
+	// for changes (see Discover). Each application is a source of its own,
+	// named `{name}/{application id}`, with its own checkpoint.
+	Discover *Discover `yaml:"discover"`
+	// Enrich (default true) adds to every line, under Enrichment.Key, what
+	// the API says of its application, instance, deployment and zone.
+	Enrich bool `yaml:"enrich"`
 	// Since and Until are RFC 3339 times. Since applies only when no
 	// checkpoint exists yet (default: now); with Until, the source ends
 	// once the API has sent everything up to it. Until must be after Since.

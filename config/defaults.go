@@ -42,6 +42,7 @@ func Default() *Config {
 		},
 		Metrics:         Metrics{Ready: Ready{SourceDownAfter: time.Minute, SinkFailingAfter: time.Minute}},
 		Log:             Log{Level: "info", Format: "json"},
+		Enrichment:      Enrichment{Key: DefaultEnrichKey, TTL: 10 * time.Minute, MaxWait: 200 * time.Millisecond},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -53,6 +54,7 @@ func (s *Source) prefill() {
 	s.Lookback = 10 * time.Second
 	s.HeartbeatTimeout = 6 * time.Second
 	s.MaxEventBytes = 1 << 20
+	s.Enrich = true
 }
 
 // prefill sets a new sink's common defaults, before the file's keys.
@@ -69,8 +71,10 @@ func (c *Config) resolve() {
 		if c.Sources[i].Name == "" {
 			c.Sources[i].Name = c.Sources[i].ApplicationID
 		}
-		c.Sources[i].PushFields, c.Sources[i].PushFilter = c.Pipeline.pushDown(&c.Sources[i])
+		c.Sources[i].resolveDiscover()
+		c.Sources[i].PushFields, c.Sources[i].PushFilter = c.Pipeline.pushDown(&c.Sources[i], c.Enrichment.Key)
 	}
+	c.resolveEnrichment()
 	if t := &c.Pipeline.Throttle; t.Burst == 0 && t.Rate > 0 {
 		t.Burst = int(max(1, math.Ceil(min(t.Rate, math.MaxInt32))))
 	}

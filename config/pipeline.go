@@ -46,7 +46,7 @@ const MaxRenames = 64
 // ask on the pipeline's behalf (see Pipeline.PushDown): nil and "" for
 // what cannot be pushed. The fields always hold id and date (resume and
 // dedupe need them) and every field a stage reads.
-func (p *Pipeline) pushDown(s *Source) (fields []string, filter string) {
+func (p *Pipeline) pushDown(s *Source, enrichKey string) (fields []string, filter string) {
 	if !p.PushDown {
 		return nil, ""
 	}
@@ -59,7 +59,11 @@ func (p *Pipeline) pushDown(s *Source) (fields []string, filter string) {
 				}
 			}
 		}
-		add(p.Fields.Include...)
+		for _, f := range p.Fields.Include {
+			if f != enrichKey { // added by logship, not an API field
+				add(f)
+			}
+		}
 		f := p.Filter
 		if len(f.MessageContains)+len(f.MessageNotContains)+len(f.MessageMatches)+len(f.MessageNotMatches) > 0 {
 			add("message")
@@ -69,6 +73,9 @@ func (p *Pipeline) pushDown(s *Source) (fields []string, filter string) {
 		}
 		if p.Throttle.Rate > 0 && p.Throttle.Key == "instance" {
 			add("instanceId")
+		}
+		if s.Enrich { // what enrichment looks up
+			add("applicationId", "instanceId", "deploymentId", "zone")
 		}
 	}
 	if s.Filter == "" && len(p.Filter.MessageContains) == 1 && PlainSubstring(p.Filter.MessageContains[0]) {

@@ -84,9 +84,14 @@ func TestPushDown(t *testing.T) {
 		{"padded substring", "filter: {message_contains: [' x']}", "", nil, ""},
 		{"source filter wins", "filter: {message_contains: [x]}", "    filter: y\n", nil, ""},
 		{"push_down off", "push_down: false\n  fields: {include: [message]}\n  filter: {message_contains: [x]}", "", nil, ""},
+		{"what enrichment reads", "fields: {include: [message, clevercloud]}", "    enrich: true\n",
+			[]string{"id", "date", "message", "applicationId", "instanceId", "deploymentId", "zone"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(tt.source, "enrich:") {
+				tt.source += "    enrich: false\n"
+			}
 			src := strings.Replace(base, "    application_id: app_1\n", "    application_id: app_1\n"+tt.source, 1)
 			if tt.pipeline != "" {
 				src += "pipeline:\n  " + tt.pipeline + "\n"

@@ -25,6 +25,7 @@ func (c *Config) validate() Problems {
 	var ps Problems
 	c.API.validate(&ps)
 	c.validateSources(&ps)
+	c.validateEnrichment(&ps)
 	if c.StateDir == "" {
 		ps.add("state_dir", "required")
 	}
@@ -111,7 +112,11 @@ func (c *Config) validateSources(ps *Problems) {
 			}
 		}
 		checkID(ps, p+".owner_id", s.OwnerID, "orga_", "user_")
-		checkID(ps, p+".application_id", s.ApplicationID, "app_")
+		if s.Discover == nil {
+			checkID(ps, p+".application_id", s.ApplicationID, "app_")
+		} else {
+			s.validateDiscover(ps, p)
+		}
 		s.SinceTime = parseTime(ps, p+".since", s.Since)
 		s.UntilTime = parseTime(ps, p+".until", s.Until)
 		if !s.SinceTime.IsZero() && !s.UntilTime.IsZero() && !s.UntilTime.After(s.SinceTime) {

@@ -36,6 +36,11 @@ type Metrics struct {
 	// FileOpen is 1 while a file sink has its file open, 0 while it
 	// cannot open it.
 	FileOpen *prometheus.GaugeVec
+	// EnrichMissing counts lines sent without a part of their enrichment
+	// (the API slow, failing or not knowing the id), per part.
+	EnrichMissing *prometheus.CounterVec
+	// EnrichLookups counts enrichment look-ups per part and result.
+	EnrichLookups *prometheus.CounterVec
 }
 
 // New returns a fresh set of collectors, not registered anywhere.
@@ -77,6 +82,12 @@ func New() *Metrics {
 		FileOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "logship_file_open", Help: "1 while a file sink has its file open, 0 while it cannot open it.",
 		}, []string{"sink"}),
+		EnrichMissing: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_enrich_missing_total", Help: "Lines sent without a part of their enrichment, per part.",
+		}, []string{"part"}),
+		EnrichLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_enrich_lookups_total", Help: "Enrichment look-ups of the API, per part and result.",
+		}, []string{"part", "result"}),
 	}
 }
 
@@ -84,7 +95,7 @@ func New() *Metrics {
 func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.Received, m.Sent, m.Dropped, m.Malformed,
 		m.Reconnects, m.SinkErrors, m.DeadLetters, m.BufferedBytes, m.CheckpointSaves, m.Connected,
-		m.FileOpenErrors, m.FileOpen} {
+		m.FileOpenErrors, m.FileOpen, m.EnrichMissing, m.EnrichLookups} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,7 +22,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/logship/logship/cleverapi"
 	"github.com/logship/logship/config"
+	"github.com/logship/logship/enrich"
 	"github.com/logship/logship/metrics"
 	"github.com/logship/logship/pipeline"
 	"github.com/logship/logship/sinks"
@@ -220,6 +223,10 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 	)
 	pending.Store(int32(len(cfg.Sources)))
 	sources := make([]*source.Source, len(cfg.Sources))
+	enricher := newEnricher(cfg, auth, log, m)
+	if enricher != nil {
+		defer enricher.Close()
+	}
 	for i, sc := range cfg.Sources {
 		if len(sc.PushFields) > 0 || sc.PushFilter != "" {
 			log.Info("asking the API to select for the pipeline (push-down)", zap.String("source", sc.Name),
@@ -229,7 +236,7 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 			Stream:    i,
 			Start:     streams[i].Start,
 			Auth:      auth,
-			Output:    pipe,
+			Output:    sourceOutput(pipe, enricher, sc),
 			Logger:    log,
 			Metrics:   m,
 			UserAgent: "logship/" + versionString(),
@@ -312,6 +319,32 @@ wait:
 	}
 	log.Info("logship stopped cleanly")
 	return nil
+}
+
+// newEnricher returns the enrichment shared by the sources that have
+// enrich on, or nil when none has.
+func newEnricher(cfg *config.Config, auth source.Authorizer, log *zap.Logger, m *metrics.Metrics) *enrich.Enricher {
+	if !slices.ContainsFunc(cfg.Sources, func(s config.Source) bool { return s.Enrich }) {
+		return nil
+	}
+	e := cfg.Enrichment
+	return enrich.New(enrich.Options{
+		API:     &cleverapi.Client{Base: cfg.API.URL, Auth: auth, UserAgent: "logship/" + versionString()},
+		Key:     e.Key,
+		TTL:     e.TTL,
+		MaxWait: e.MaxWait,
+		Logger:  log,
+		Metrics: m,
+	})
+}
+
+// sourceOutput is where source sc hands its lines: the pipeline, through
+// the enrichment when sc has it on.
+func sourceOutput(pipe *pipeline.Pipeline, en *enrich.Enricher, sc config.Source) source.Output {
+	if en == nil || !sc.Enrich {
+		return pipe
+	}
+	return &enrich.Output{Next: pipe, Enricher: en, Owner: sc.OwnerID}
 }
 
 // authorizer picks the credentials: a bearer token wins over OAuth1.

@@ -80,6 +80,8 @@ func TestShapingFieldsAndPushDown(t *testing.T) {
     rename: {instanceId: instance}
     parse_message_json: true
     add: {env: e2e}
+enrichment:
+  max_wait: 30s
 `)
 	// The second source asks for its own fields: no field push-down there.
 	ownFields := "    fields: [id, date, applicationId, message, instanceId, zone]\n"
@@ -87,9 +89,13 @@ func TestShapingFieldsAndPushDown(t *testing.T) {
 	yaml = yaml[:k] + ownFields + yaml[k:]
 	runBackfill(t, yaml, 0)
 
-	pushed := []string{"id", "date", "applicationId", "message", "instanceId"}
+	// Enrichment (on by default) adds what it looks up to the pushed fields.
+	pushed := []string{"id", "date", "applicationId", "message", "instanceId", "deploymentId", "zone"}
 	own := []string{"id", "date", "applicationId", "message", "instanceId", "zone"}
 	for _, r := range emu.Requests() {
+		if !strings.HasSuffix(r.Path, "/logs") {
+			continue // enrichment's look-ups
+		}
 		want := pushed
 		if strings.Contains(r.Path, apps[1].ID) {
 			want = own
@@ -107,7 +113,8 @@ func TestShapingFieldsAndPushDown(t *testing.T) {
 		app := unquote(t, m["applicationId"])
 		got[app] = append(got[app], m)
 	}
-	wantKeys := []string{"applicationId", "date", "id", "instance", "logship", "message"}
+	// include keeps enrichment's key (clevercloud) as well.
+	wantKeys := []string{"applicationId", "clevercloud", "date", "id", "instance", "logship", "message"}
 	parsed := 0
 	for _, a := range apps {
 		var want []emulator.Line
@@ -139,6 +146,9 @@ func TestShapingFieldsAndPushDown(t *testing.T) {
 			}
 			if string(m["logship"]) != `{"env":"e2e"}` {
 				t.Fatalf("added fields %s", m["logship"])
+			}
+			if !strings.HasPrefix(string(m["clevercloud"]), `{"application":{"name":"`+a.Name+`"}`) {
+				t.Fatalf("enrichment %s", m["clevercloud"])
 			}
 			if m["message"][0] == '{' {
 				var msg struct{ Level string }
