@@ -149,7 +149,7 @@ type Application struct {
 	Name string `json:"name"`
 	Zone string `json:"zone"`
 	// CreationDate is in Unix milliseconds, as the v2 API writes it.
-	CreationDate int64 `json:"creationDate"`
+	CreationDate int64  `json:"creationDate"`
 	State        string `json:"state"`
 	Archived     bool   `json:"archived"`
 	Instance     struct {

@@ -280,7 +280,10 @@ func TestOutput(t *testing.T) {
 
 type collect struct{ evs *[]event.Event }
 
-func (c collect) Submit(_ context.Context, e event.Event) error { *c.evs = append(*c.evs, e); return nil }
+func (c collect) Submit(_ context.Context, e event.Event) error {
+	*c.evs = append(*c.evs, e)
+	return nil
+}
 func (c collect) DeadLetter(_ context.Context, e event.Event, _ string) error {
 	*c.evs = append(*c.evs, e)
 	return nil
