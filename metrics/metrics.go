@@ -41,6 +41,26 @@ type Metrics struct {
 	EnrichMissing *prometheus.CounterVec
 	// EnrichLookups counts enrichment look-ups per part and result.
 	EnrichLookups *prometheus.CounterVec
+	// SinkDropped counts events one sink did not get, per sink and reason
+	// (buffer_full: its drop_newest buffer was full). Each also counts in
+	// Dropped.
+	SinkDropped *prometheus.CounterVec
+	// SinkSkipped counts replayed events a sink skipped because its own
+	// checkpoint already covers them, per sink.
+	SinkSkipped *prometheus.CounterVec
+	// SourceLag is, per source, now minus the date of the newest line
+	// every sink has accepted (or did not owe), in seconds, never negative.
+	SourceLag *prometheus.GaugeVec
+	// SinkOldestPending is, per sink, the age in seconds of the oldest
+	// batch not yet accepted (queued, being written or retried); 0 when
+	// none.
+	SinkOldestPending *prometheus.GaugeVec
+	// CheckpointAge is the time since the checkpoints were last saved, in
+	// seconds.
+	CheckpointAge prometheus.Gauge
+	// TrackerEntries is what the ack tracker holds, per kind: "ranges"
+	// (undelivered chunks) and "ids" (kept for the look-back windows).
+	TrackerEntries *prometheus.GaugeVec
 }
 
 // New returns a fresh set of collectors, not registered anywhere.
@@ -88,6 +108,24 @@ func New() *Metrics {
 		EnrichLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logship_enrich_lookups_total", Help: "Enrichment look-ups of the API, per part and result.",
 		}, []string{"part", "result"}),
+		SinkDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_sink_events_dropped_total", Help: "Events a sink did not get, per sink and reason (buffer_full: when_full drop_newest).",
+		}, []string{"sink", "reason"}),
+		SinkSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_sink_events_skipped_total", Help: "Replayed events a sink skipped because its own checkpoint covers them, per sink.",
+		}, []string{"sink"}),
+		SourceLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "logship_source_lag_seconds", Help: "Now minus the date of the newest line every sink has accepted, per source (never negative).",
+		}, []string{"source"}),
+		SinkOldestPending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "logship_sink_oldest_pending_seconds", Help: "Age of the oldest batch a sink has not accepted yet (0: none), per sink.",
+		}, []string{"sink"}),
+		CheckpointAge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "logship_checkpoint_age_seconds", Help: "Time since the checkpoints were last saved.",
+		}),
+		TrackerEntries: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "logship_ack_tracker_entries", Help: "What the ack tracker holds, per kind: undelivered ranges, and ids kept for the look-back windows.",
+		}, []string{"kind"}),
 	}
 }
 
@@ -95,7 +133,8 @@ func New() *Metrics {
 func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.Received, m.Sent, m.Dropped, m.Malformed,
 		m.Reconnects, m.SinkErrors, m.DeadLetters, m.BufferedBytes, m.CheckpointSaves, m.Connected,
-		m.FileOpenErrors, m.FileOpen, m.EnrichMissing, m.EnrichLookups} {
+		m.FileOpenErrors, m.FileOpen, m.EnrichMissing, m.EnrichLookups,
+		m.SinkDropped, m.SinkSkipped, m.SourceLag, m.SinkOldestPending, m.CheckpointAge, m.TrackerEntries} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

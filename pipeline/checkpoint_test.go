@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,52 +11,191 @@ import (
 	"github.com/logship/logship/event"
 )
 
-func TestStoreRoundTrip(t *testing.T) {
-	s, err := OpenStore(t.TempDir())
+func openStore(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := s.Load("app", "app_1"); err != nil || !p.IsZero() {
-		t.Fatalf("missing checkpoint: %+v, %v", p, err)
+	return s
+}
+
+func TestStoreRoundTrip(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "state") // created, parents too
+	s := openStore(t, dir)
+	if cp, err := s.Load("app", "app_1"); err != nil || !cp.IsZero() {
+		t.Fatalf("missing checkpoint: %+v, %v", cp, err)
 	}
-	want := event.Position{LastID: "x9", Newest: 1_700_000_000_123_000_000,
+	a := event.Position{LastID: "x9", Newest: 1_700_000_000_123_000_000,
 		Recent: []event.Seen{{ID: "x8", Date: 1_700_000_000_000_000_000}, {ID: "x9", Date: 1_700_000_000_123_000_000}}}
-	if err := s.Save("app/../weird name", "app_1", want); err != nil {
+	b := event.Position{LastID: `we"ird\id`, Newest: 1_600_000_000_000_000_001}
+	sinks := []string{"file", "http", "kafka", "late"}
+	states := []SourceState{
+		{Source: "app/../weird name", AppID: "app_1", Positions: []event.Position{a, b, a, {}}},
+		{Source: "other", AppID: "app_2", Positions: []event.Position{b, b, b, b}},
+		{Source: "never", AppID: "app_3", Positions: []event.Position{{}, {}, {}, {}}},
+	}
+	if err := s.Save(sinks, states); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Load("app/../weird name", "app_1")
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %+v, %v; want %+v", got, err, want)
+	for _, st := range []*Store{s, openStore(t, dir)} { // in memory and read back
+		cp, err := st.Load("app/../weird name", "app_1")
+		want := Checkpoint{Sinks: map[string]event.Position{"file": a, "http": b, "kafka": a, "late": {}}}
+		if err != nil || !reflect.DeepEqual(cp, want) {
+			t.Fatalf("got %+v, %v; want %+v", cp, err, want)
+		}
+		if cp, err := st.Load("never", "app_3"); err != nil || !cp.IsZero() {
+			t.Fatalf("source with empty positions: %+v, %v", cp, err)
+		}
 	}
-	// No temp file is left behind.
-	entries, _ := os.ReadDir(s.dir)
-	if len(entries) != 1 {
-		t.Fatalf("files in store: %v", entries)
+	// One file, and positions shared between sinks written once.
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "checkpoints.json" {
+		t.Fatalf("files in state dir: %v", entries)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "checkpoints.json"))
+	var f struct {
+		Version int
+		Sources []struct{ Positions []json.RawMessage }
+	}
+	if err := json.Unmarshal(data, &f); err != nil || f.Version != 2 || len(f.Sources) != 2 ||
+		len(f.Sources[0].Positions) != 3 || len(f.Sources[1].Positions) != 1 {
+		t.Fatalf("file: %v\n%s", err, data)
+	}
+
+	// A second Save with unchanged sources (nil positions) keeps them, and
+	// a source no longer configured stays in the file.
+	s2 := openStore(t, dir)
+	c := event.Position{LastID: "c", Newest: 5}
+	if err := s2.Save(sinks, []SourceState{{Source: "other", AppID: "app_2", Positions: []event.Position{c, c, c, c}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Save(sinks, []SourceState{{Source: "other", AppID: "app_2"}}); err != nil {
+		t.Fatal(err)
+	}
+	s3 := openStore(t, dir)
+	if cp, _ := s3.Load("other", "app_2"); cp.Sinks["http"].LastID != "c" {
+		t.Fatalf("other: %+v", cp)
+	}
+	if cp, _ := s3.Load("app/../weird name", "app_1"); cp.Sinks["file"].LastID != "x9" {
+		t.Fatalf("unconfigured source lost: %+v", cp)
 	}
 }
 
 func TestStoreRefusesBadCheckpoints(t *testing.T) {
+	const pos = `{"last_id":"a","newest_ns":1,"recent":[["a",1]]}`
 	tests := []struct {
 		name, content, want string
 	}{
-		{"corrupt", `{"version":1,"last_id":`, "corrupt"},
-		{"truncated to nothing", ``, "corrupt"},
-		{"other version", `{"version":7,"application_id":"app_1","last_id":"a","newest_ns":1}`, "version 7"},
-		{"other application", `{"version":1,"application_id":"app_2","last_id":"a","newest_ns":1}`, "belongs to application app_2"},
-		{"no position", `{"version":1,"application_id":"app_1"}`, "no position"},
+		{"corrupt", `{"version":2,"sources":[`, "is corrupt"},
+		{"truncated to nothing", ``, "is corrupt"},
+		{"other version", `{"version":7,"sources":[]}`, "has version 7, this logship reads version 2"},
+		{"other application", `{"version":2,"sources":[{"source":"src","application_id":"app_2","positions":[` + pos + `],"sinks":{"f":0}}]}`, "belongs to application app_2"},
+		{"no position", `{"version":2,"sources":[{"source":"src","application_id":"app_1","positions":[{"last_id":"a"}],"sinks":{"f":0}}]}`, "no position"},
+		{"sink without position", `{"version":2,"sources":[{"source":"src","application_id":"app_1","positions":[` + pos + `],"sinks":{"f":1}}]}`, "sink f: no position 1"},
+		{"bad recent", `{"version":2,"sources":[{"source":"src","application_id":"app_1","positions":[{"last_id":"a","newest_ns":1,"recent":[["a"]]}],"sinks":{"f":0}}]}`, "is corrupt"},
+		{"twice", `{"version":2,"sources":[{"source":"src","application_id":"app_1","positions":[],"sinks":{}},{"source":"src","application_id":"app_1","positions":[],"sinks":{}}]}`, "listed twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := OpenStore(t.TempDir())
-			if err != nil {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "checkpoints.json"), []byte(tt.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(s.dir, "src.json"), []byte(tt.content), 0o600); err != nil {
-				t.Fatal(err)
+			s, err := OpenStore(dir)
+			if err == nil {
+				_, err = s.Load("src", "app_1")
 			}
-			_, err = s.Load("src", "app_1")
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Load error = %v, want it to mention %q", err, tt.want)
+				t.Fatalf("error = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestStoreMigratesVersion1: the per-source files of version 1 are read
+// once (with their own checks), then the first Save writes version 2 and
+// sets the old directory aside.
+func TestStoreMigratesVersion1(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "checkpoints")
+	if err := os.MkdirAll(old, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	v1 := `{"version":1,"source":"a/b","application_id":"app_1","last_id":"x9","newest":"…","newest_ns":1700000000123000000,` +
+		`"recent":[{"id":"x8","date_ns":1700000000000000000},{"id":"x9","date_ns":1700000000123000000}],"saved_at":"…"}`
+	for name, content := range map[string]string{"a_b.json": v1, "bad.json": `{"version":1,"last_id":`, ".tmp-a_b.json-123": "torn"} {
+		if err := os.WriteFile(filepath.Join(old, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openStore(t, dir)
+	if _, err := os.Stat(filepath.Join(old, ".tmp-a_b.json-123")); !os.IsNotExist(err) {
+		t.Fatalf("leftover temp file not removed: %v", err)
+	}
+	want := event.Position{LastID: "x9", Newest: 1_700_000_000_123_000_000,
+		Recent: []event.Seen{{ID: "x8", Date: 1_700_000_000_000_000_000}, {ID: "x9", Date: 1_700_000_000_123_000_000}}}
+	cp, err := s.Load("a/b", "app_1")
+	if err != nil || !reflect.DeepEqual(cp, Checkpoint{Shared: want}) {
+		t.Fatalf("migrated: %+v, %v", cp, err)
+	}
+	if got := cp.Resume([]string{"file", "http"}, false); !reflect.DeepEqual(got, want) {
+		t.Fatalf("resume: %+v", got)
+	}
+	if _, err := s.Load("bad", "app_1"); err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("corrupt version 1 file: %v", err)
+	}
+	if _, err := s.Load("a/b", "app_2"); err == nil || !strings.Contains(err.Error(), "belongs to application app_1") {
+		t.Fatalf("other application: %v", err)
+	}
+	if err := s.Save([]string{"file"}, []SourceState{{Source: "a/b", AppID: "app_1", Positions: []event.Position{cp.Shared}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Fatalf("version 1 directory still in place: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "checkpoints.v1-migrated", "a_b.json")); err != nil {
+		t.Fatal(err)
+	}
+	cp, err = openStore(t, dir).Load("a/b", "app_1")
+	if err != nil || !reflect.DeepEqual(cp.Sinks["file"], want) {
+		t.Fatalf("after migration: %+v, %v", cp, err)
+	}
+}
+
+func TestStoreRemovesLeftoverTemps(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, ".checkpoints.json.tmp-12345")
+	if err := os.WriteFile(tmp, []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	openStore(t, dir)
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("leftover temp file: %v", err)
+	}
+}
+
+func TestCheckpointResume(t *testing.T) {
+	old := event.Position{LastID: "o", Newest: 10}
+	mid := event.Position{LastID: "m", Newest: 20}
+	tests := []struct {
+		name      string
+		cp        Checkpoint
+		sinks     []string
+		fromSince bool
+		want      event.Position
+	}{
+		{"version 1", Checkpoint{Shared: mid}, []string{"a"}, false, mid},
+		{"oldest of the configured", Checkpoint{Sinks: map[string]event.Position{"a": mid, "b": old}}, []string{"a", "b"}, false, old},
+		{"removed sink ignored", Checkpoint{Sinks: map[string]event.Position{"a": mid, "gone": old}}, []string{"a", "new"}, false, mid},
+		{"all renamed: oldest saved", Checkpoint{Sinks: map[string]event.Position{"x": mid, "y": old}}, []string{"a"}, false, old},
+		{"empty sink, no since: ignored", Checkpoint{Sinks: map[string]event.Position{"a": mid, "b": {}}}, []string{"a", "b"}, false, mid},
+		{"empty sink, since: from since", Checkpoint{Sinks: map[string]event.Position{"a": mid, "b": {}}}, []string{"a", "b"}, true, event.Position{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.cp.Resume(tt.sinks, tt.fromSince); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
 			}
 		})
 	}

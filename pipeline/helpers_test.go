@@ -109,3 +109,9 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// heldBytes returns the bytes l holds.
+func heldBytes(l *lane) int64 {
+	n, _ := l.pending()
+	return n
+}

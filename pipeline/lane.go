@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/sync/semaphore"
 
@@ -37,6 +38,7 @@ type SinkSpec struct {
 // byte bound and writes them, retrying, with InFlight writers.
 type lane struct {
 	spec SinkSpec
+	idx  int // the sink's index, for the ack tracker
 	p    *Pipeline
 	log  *zap.Logger
 
@@ -52,20 +54,24 @@ type lane struct {
 	// failingSince is when the sink's writes began failing (Unix ns), 0
 	// after an accepted write: for readiness.
 	failingSince atomic.Int64
+	// droppedFullMetric and skippedMetric are this sink's per-event
+	// counters, resolved once.
+	droppedFullMetric, skippedMetric prometheus.Counter
 
 	mu       sync.Mutex
 	ready    *sync.Cond
 	cur      *event.Batch
-	curGen   uint64 // bumped each time cur is cut, to ignore stale timers
+	curGen   atomic.Uint64 // bumped (under mu) each time cur is cut: stale timers, and the tracker's chunks
 	queue    []*event.Batch
 	closed   bool
-	held     int64 // bytes held, for the gauge
+	held     int64                      // bytes held, for the gauge
+	born     map[*event.Batch]time.Time // when each batch held got its first event
 	pool     sync.Pool
 	writers  sync.WaitGroup
 	writeCtx context.Context // cancelled at a hard stop
 }
 
-func newLane(p *Pipeline, spec SinkSpec, writeCtx context.Context) *lane {
+func newLane(p *Pipeline, idx int, spec SinkSpec, writeCtx context.Context) *lane {
 	if spec.InFlight < 1 {
 		spec.InFlight = 1
 	}
@@ -89,6 +95,7 @@ func newLane(p *Pipeline, spec SinkSpec, writeCtx context.Context) *lane {
 	}
 	l := &lane{
 		spec:     spec,
+		idx:      idx,
 		p:        p,
 		log:      p.log.With(zap.String("sink", spec.Name)),
 		bytes:    semaphore.NewWeighted(int64(spec.Buffer.MaxBytes)),
@@ -96,8 +103,12 @@ func newLane(p *Pipeline, spec SinkSpec, writeCtx context.Context) *lane {
 		writeCtx: writeCtx,
 
 		dropNewest: spec.Buffer.WhenFull == "drop_newest",
+
+		droppedFullMetric: p.m.SinkDropped.WithLabelValues(spec.Name, dropBufferFull.String()),
+		skippedMetric:     p.m.SinkSkipped.WithLabelValues(spec.Name),
 	}
 	l.ready = sync.NewCond(&l.mu)
+	l.born = make(map[*event.Batch]time.Time)
 	l.pool.New = func() any { return &event.Batch{Events: make([]event.Event, 0, min(spec.Batch.MaxEvents, 4096))} }
 	return l
 }
@@ -138,7 +149,8 @@ func (l *lane) add(e event.Event) {
 	l.mu.Lock()
 	if l.cur == nil {
 		l.cur = l.pool.Get().(*event.Batch)
-		gen := l.curGen
+		l.born[l.cur] = time.Now()
+		gen := l.curGen.Load()
 		time.AfterFunc(l.spec.Batch.MaxWait, func() { l.timeout(gen) })
 	}
 	l.cur.Add(e)
@@ -152,7 +164,7 @@ func (l *lane) add(e event.Event) {
 // timeout cuts the batch that was current when its timer started.
 func (l *lane) timeout(gen uint64) {
 	l.mu.Lock()
-	if l.curGen == gen && l.cur != nil {
+	if l.curGen.Load() == gen && l.cur != nil {
 		l.cutLocked()
 	}
 	l.mu.Unlock()
@@ -161,7 +173,7 @@ func (l *lane) timeout(gen uint64) {
 func (l *lane) cutLocked() {
 	l.queue = append(l.queue, l.cur)
 	l.cur = nil
-	l.curGen++
+	l.curGen.Add(1)
 	l.ready.Signal()
 }
 
@@ -298,7 +310,7 @@ func (l *lane) split(b *event.Batch, pe *event.PartialError) *event.Batch {
 // accepted acknowledges events for this sink.
 func (l *lane) accepted(events []event.Event) {
 	l.failingSince.Store(0)
-	l.p.tracker.ack(events)
+	l.p.tracker.ack(l.idx, events)
 	l.p.m.Sent.WithLabelValues(l.spec.Name).Add(float64(len(events)))
 }
 
@@ -312,7 +324,7 @@ func (l *lane) deadLetter(events []event.Event, reason, label string) {
 		if err == nil {
 			l.p.m.DeadLetters.WithLabelValues(label).Add(float64(len(events)))
 			l.p.drops.add(deadLettered, uint64(len(events)))
-			l.p.tracker.ack(events)
+			l.p.tracker.ack(l.idx, events)
 			return
 		}
 		l.log.Error("cannot write the dead-letter file; retrying", zap.Error(err))
@@ -339,16 +351,23 @@ func (l *lane) release(b *event.Batch) {
 	l.bytes.Release(n)
 	l.mu.Lock()
 	l.held -= n
+	delete(l.born, b)
 	l.mu.Unlock()
 	b.Reset()
 	l.pool.Put(b)
 }
 
-// heldBytes returns the bytes the lane holds.
-func (l *lane) heldBytes() int64 {
+// pending returns the bytes the lane holds and when its oldest batch not
+// yet accepted got its first event (zero if none).
+func (l *lane) pending() (held int64, oldest time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.held
+	for _, t := range l.born {
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	return l.held, oldest
 }
 
 // sleep waits d or until ctx is done; it reports whether d elapsed.

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,8 +30,15 @@ import (
 type Stream struct {
 	Name  string
 	AppID string
-	// Start is the delivered position loaded from the checkpoint.
+	// Start is the position the source resumes from (see
+	// Checkpoint.Resume): the delivered position of a sink that Sinks does
+	// not list.
 	Start event.Position
+	// Sinks holds each sink's own delivered position from the checkpoint,
+	// by sink name. On a replay, a sink skips the events its position
+	// covers (see skipSet), so a sink ahead of the others gets nothing
+	// twice.
+	Sinks map[string]event.Position
 	// Lookback is the source's look-back window (default 10s).
 	Lookback time.Duration
 }
@@ -61,11 +69,15 @@ var ErrClosed = errors.New("pipeline closed")
 
 // Pipeline is safe for concurrent use by the sources.
 type Pipeline struct {
-	opts     Options
-	log      *zap.Logger
-	m        *metrics.Metrics
-	tracker  *tracker
-	lanes    []*lane
+	opts    Options
+	log     *zap.Logger
+	m       *metrics.Metrics
+	tracker *tracker
+	lanes   []*lane
+	// skips[stream][sink] is what that sink's own checkpoint covers beyond
+	// the resume position (nil: nothing); guarded by the source's
+	// one-Submit-at-a-time contract.
+	skips    [][]*skipSet
 	filter   *contentFilter
 	throttle *throttle
 	fields   *fieldStage
@@ -82,8 +94,12 @@ type Pipeline struct {
 	closeOnce sync.Once
 	hardStop  context.CancelFunc
 	saverDone chan struct{}
-	saved     []uint64 // per stream, the tracker version last saved
 	saveMu    sync.Mutex
+	saved     []uint64 // per stream, the tracker version last saved
+	savedOnce bool     // a first Save wrote every stream
+	states    []SourceState
+	sinkNames []string
+	lastSave  atomic.Int64 // Unix nanoseconds of the last save (or start)
 	started   bool
 }
 
@@ -110,13 +126,23 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.CheckpointInterval <= 0 {
 		opts.CheckpointInterval = time.Second
 	}
-	starts := make([]event.Position, len(opts.Streams))
+	starts := make([][]event.Position, len(opts.Streams))
+	skips := make([][]*skipSet, len(opts.Streams))
 	lookbacks := make([]time.Duration, len(opts.Streams))
 	for i, s := range opts.Streams {
-		starts[i] = s.Start
 		lookbacks[i] = s.Lookback
 		if lookbacks[i] <= 0 {
 			lookbacks[i] = 10 * time.Second
+		}
+		starts[i] = make([]event.Position, len(opts.Sinks))
+		skips[i] = make([]*skipSet, len(opts.Sinks))
+		for k, sink := range opts.Sinks {
+			pos, ok := s.Sinks[sink.Name]
+			if !ok {
+				pos = s.Start
+			}
+			starts[i][k] = pos
+			skips[i][k] = newSkipSet(pos, s.Start, lookbacks[i])
 		}
 	}
 	writeCtx, hardStop := context.WithCancel(context.Background())
@@ -124,7 +150,8 @@ func New(opts Options) (*Pipeline, error) {
 		opts:      opts,
 		log:       opts.Logger,
 		m:         opts.Metrics,
-		tracker:   newTracker(starts, lookbacks),
+		tracker:   newTracker(starts, lookbacks, len(opts.Sinks)),
+		skips:     skips,
 		filter:    filter,
 		throttle:  newThrottle(opts.Throttle),
 		fields:    fields,
@@ -132,14 +159,15 @@ func New(opts Options) (*Pipeline, error) {
 		closing:   make(chan struct{}),
 		hardStop:  hardStop,
 		saverDone: make(chan struct{}),
-		saved:     make([]uint64, len(opts.Streams)),
 	}
 	for r := range p.dropMetric {
 		p.dropMetric[r] = p.m.Dropped.WithLabelValues(dropReason(r).String())
 	}
-	for _, s := range opts.Sinks {
-		p.lanes = append(p.lanes, newLane(p, s, writeCtx))
+	for i, s := range opts.Sinks {
+		p.lanes = append(p.lanes, newLane(p, i, s, writeCtx))
+		p.sinkNames = append(p.sinkNames, s.Name)
 	}
+	p.lastSave.Store(time.Now().UnixNano())
 	return p, nil
 }
 
@@ -206,7 +234,7 @@ func (p *Pipeline) shape(ctx context.Context, e *event.Event) (bool, error) {
 
 // dropped tracks e as delivered and counts it under reason.
 func (p *Pipeline) dropped(e *event.Event, reason dropReason) {
-	p.tracker.track(e, 0)
+	p.tracker.track(e, nil)
 	p.countDrop(reason)
 }
 
@@ -217,33 +245,37 @@ func (p *Pipeline) countDrop(reason dropReason) {
 	p.dropMetric[reason].Inc()
 }
 
-// Outcomes of an event for one lane, in fanOut.
-const (
-	laneTaken = iota
-	laneFull
-	laneOversize
-)
-
 // fanOut hands e to every lane that takes it: all of them or, when ctx
-// ends first, none.
+// ends first, none. A lane whose sink's checkpoint already covers e (a
+// replay after a restart) skips it.
 func (p *Pipeline) fanOut(ctx context.Context, e event.Event) error {
-	var buf [8]uint8
+	var buf [8]laneOutcome
 	outcome := buf[:0]
 	if len(p.lanes) > len(buf) {
-		outcome = make([]uint8, 0, len(p.lanes))
+		outcome = make([]laneOutcome, 0, len(p.lanes))
 	}
-	left, special := 0, false
+	special := false
+	skips := p.skips[e.Stream]
 	for i, l := range p.lanes {
+		if sk := skips[i]; sk != nil {
+			covered, spent := sk.covers(&e)
+			if spent {
+				skips[i] = nil
+			}
+			if covered {
+				outcome = append(outcome, laneOutcome{kind: laneSkipped})
+				continue
+			}
+		}
 		err := l.reserve(ctx, &e)
 		switch {
 		case err == nil:
-			outcome = append(outcome, laneTaken)
-			left++
+			outcome = append(outcome, laneOutcome{kind: laneTaken, batch: l.curGen.Load()})
 			continue
 		case errors.Is(err, errBufferFull):
-			outcome = append(outcome, laneFull)
+			outcome = append(outcome, laneOutcome{kind: laneFull})
 		case errors.Is(err, errOversize):
-			outcome = append(outcome, laneOversize)
+			outcome = append(outcome, laneOutcome{kind: laneOversize})
 		default:
 			p.unreserve(&e, outcome[:i])
 			return err
@@ -252,7 +284,7 @@ func (p *Pipeline) fanOut(ctx context.Context, e event.Event) error {
 	}
 	if special {
 		for i, o := range outcome {
-			if o != laneOversize {
+			if o.kind != laneOversize {
 				continue
 			}
 			l := p.lanes[i]
@@ -263,23 +295,26 @@ func (p *Pipeline) fanOut(ctx context.Context, e event.Event) error {
 			}
 		}
 	}
-	p.tracker.track(&e, left)
+	p.tracker.track(&e, outcome)
 	for i, o := range outcome {
-		switch o {
+		switch o.kind {
 		case laneTaken:
 			p.lanes[i].add(e)
 		case laneFull:
 			p.lanes[i].droppedFull.Add(1)
+			p.lanes[i].droppedFullMetric.Inc()
 			p.countDrop(dropBufferFull)
+		case laneSkipped:
+			p.lanes[i].skippedMetric.Inc()
 		}
 	}
 	return nil
 }
 
 // unreserve gives back the reservations of the lanes that took e.
-func (p *Pipeline) unreserve(e *event.Event, outcome []uint8) {
+func (p *Pipeline) unreserve(e *event.Event, outcome []laneOutcome) {
 	for i, o := range outcome {
-		if o == laneTaken {
+		if o.kind == laneTaken {
 			p.lanes[i].unreserve(e)
 		}
 	}
@@ -309,14 +344,22 @@ func (p *Pipeline) DeadLetter(ctx context.Context, e event.Event, reason string)
 	if err := p.deadLetter(ctx, "", reason, e); err != nil {
 		return err
 	}
-	p.tracker.track(&e, 0)
+	p.tracker.track(&e, nil)
 	return nil
 }
 
-// Position returns the delivered position of stream i.
+// Position returns the position stream i would resume from now: the
+// oldest of its sinks' delivered positions.
 func (p *Pipeline) Position(i int) event.Position {
-	pos, _ := p.tracker.position(i)
-	return pos
+	ps, _ := p.tracker.positions(i)
+	return oldest(ps)
+}
+
+// SinkPositions returns the delivered position of each sink for stream i,
+// in the order of Options.Sinks.
+func (p *Pipeline) SinkPositions(i int) []event.Position {
+	ps, _ := p.tracker.positions(i)
+	return ps
 }
 
 // SinkFailingSince returns when the writes of sink i (in Options.Sinks
@@ -344,7 +387,8 @@ func (p *Pipeline) Reopen() error {
 	return errors.Join(errs...)
 }
 
-// saveLoop saves changed positions every CheckpointInterval until Close.
+// saveLoop saves changed positions every CheckpointInterval until Close,
+// and refreshes the gauges.
 func (p *Pipeline) saveLoop() {
 	defer close(p.saverDone)
 	t := time.NewTicker(p.opts.CheckpointInterval)
@@ -359,9 +403,7 @@ func (p *Pipeline) saveLoop() {
 			if err := p.SaveCheckpoints(); err != nil {
 				p.log.Error("checkpoint not saved", zap.Error(err))
 			}
-			for _, l := range p.lanes {
-				p.m.BufferedBytes.WithLabelValues(l.spec.Name).Set(float64(l.heldBytes()))
-			}
+			p.updateGauges(time.Now())
 			if time.Since(lastLog) >= dropLogPeriod {
 				logged = p.logDrops(logged)
 				lastLog = time.Now()
@@ -370,50 +412,84 @@ func (p *Pipeline) saveLoop() {
 	}
 }
 
-// SaveCheckpoints saves the position of every stream that moved since its
-// last save.
+// updateGauges sets the gauges that describe the pipeline's state at now:
+// buffered bytes and oldest pending batch per sink, lag per source,
+// checkpoint age and the ack tracker's size.
+func (p *Pipeline) updateGauges(now time.Time) {
+	for _, l := range p.lanes {
+		held, oldest := l.pending()
+		p.m.BufferedBytes.WithLabelValues(l.spec.Name).Set(float64(held))
+		age := 0.0
+		if !oldest.IsZero() {
+			age = max(0, now.Sub(oldest).Seconds())
+		}
+		p.m.SinkOldestPending.WithLabelValues(l.spec.Name).Set(age)
+	}
+	for i, s := range p.opts.Streams {
+		if d := p.tracker.delivered(i); d != 0 {
+			// A line dated in the future (a skewed clock) must not make
+			// the lag negative: clamp at 0.
+			p.m.SourceLag.WithLabelValues(s.Name).Set(max(0, now.Sub(time.Unix(0, d)).Seconds()))
+		}
+	}
+	p.m.CheckpointAge.Set(max(0, now.Sub(time.Unix(0, p.lastSave.Load())).Seconds()))
+	chunks, ids := p.tracker.footprint()
+	p.m.TrackerEntries.WithLabelValues("ranges").Set(float64(chunks))
+	p.m.TrackerEntries.WithLabelValues("ids").Set(float64(ids))
+}
+
+// SaveCheckpoints saves the delivered positions of every stream, if any
+// moved since the last save, as one durable write (see Store).
 func (p *Pipeline) SaveCheckpoints() error {
 	if p.opts.Store == nil {
 		return nil
 	}
 	p.saveMu.Lock()
 	defer p.saveMu.Unlock()
-	// Stage every changed file, then one directory sync makes all the
-	// renames durable: one fsync of the directory per round, not per source.
-	var errs []error
-	type staged struct {
-		i int
-		v uint64
+	if p.saved == nil {
+		p.saved = make([]uint64, len(p.opts.Streams))
 	}
-	var done []staged
+	states := p.states[:0]
+	versions := make([]uint64, len(p.opts.Streams))
+	changed := false
 	for i, s := range p.opts.Streams {
-		pos, v := p.tracker.position(i)
-		if v == p.saved[i] {
-			continue
+		st := SourceState{Source: s.Name, AppID: s.AppID}
+		versions[i] = p.saved[i]
+		if v := p.tracker.version(i); v != p.saved[i] || !p.savedOnce {
+			st.Positions, versions[i] = p.tracker.positions(i)
+			changed = true
 		}
-		if err := p.opts.Store.Stage(s.Name, s.AppID, pos); err != nil {
-			errs = append(errs, fmt.Errorf("source %s: %w", s.Name, err))
-			continue
+		states = append(states, st)
+	}
+	p.states = states
+	if !changed {
+		p.lastSave.Store(time.Now().UnixNano())
+		return nil
+	}
+	if err := p.opts.Store.Save(p.sinkNames, states); err != nil {
+		return err
+	}
+	p.savedOnce = true
+	p.lastSave.Store(time.Now().UnixNano())
+	for i := range states {
+		if states[i].Positions != nil {
+			if versions[i] != p.saved[i] {
+				p.m.CheckpointSaves.WithLabelValues(p.opts.Streams[i].Name).Inc()
+			}
+			p.saved[i] = versions[i]
 		}
-		done = append(done, staged{i, v})
 	}
-	if len(done) > 0 {
-		if err := p.opts.Store.Sync(); err != nil {
-			return errors.Join(append(errs, err)...)
-		}
-	}
-	for _, d := range done {
-		p.saved[d.i] = d.v
-		p.m.CheckpointSaves.WithLabelValues(p.opts.Streams[d.i].Name).Inc()
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // Close drains the pipeline: Submit refuses new events, every lane writes
 // what it holds (retrying) until ctx ends, after which what is still
-// unwritten is abandoned without acknowledgement. Then the checkpoints are
-// saved and the sinks closed. The sources must have stopped submitting
-// before Close is called, or their last events may be refused.
+// unwritten is abandoned without acknowledgement. Then the sinks are closed
+// (a file sink syncs what it wrote), and only then, if every sink closed
+// cleanly, are the checkpoints saved: a checkpoint never covers lines a
+// sink had not made durable (with a file sink's `fsync: interval` or
+// `never`). The sources must have stopped submitting before Close is
+// called, or their last events may be refused.
 func (p *Pipeline) Close(ctx context.Context) error {
 	var err error
 	p.closeOnce.Do(func() { err = p.close(ctx) })
@@ -443,12 +519,17 @@ func (p *Pipeline) close(ctx context.Context) error {
 	if p.started {
 		<-p.saverDone
 	}
-	errs := []error{p.SaveCheckpoints()}
 	p.logTotals()
+	var errs []error
 	for _, l := range p.lanes {
 		if err := l.spec.Sink.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sink %s: %w", l.spec.Name, err))
 		}
+	}
+	if errs == nil {
+		errs = append(errs, p.SaveCheckpoints())
+	} else {
+		p.log.Error("a sink did not close cleanly: final checkpoint not saved (the last periodic one stands)")
 	}
 	errs = append(errs, p.dead.close())
 	return errors.Join(errs...)

@@ -201,7 +201,7 @@ func TestBufferBlockBoundsMemory(t *testing.T) {
 			t.Fatal("Submit never blocked")
 		}
 	}
-	held := p.lanes[0].heldBytes()
+	held := heldBytes(p.lanes[0])
 	if held > bound || held < bound-2*1064 {
 		t.Fatalf("held %d bytes, want just under the bound %d", held, bound)
 	}

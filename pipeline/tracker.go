@@ -1,117 +1,361 @@
 package pipeline
 
 import (
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/logship/logship/event"
 )
 
-// tracker is the ack tracker: per stream, it numbers events as they enter
-// the pipeline and moves the stream's delivered position only over a
-// contiguous run of events that every sink accepted (or that were dropped
-// on purpose), whatever order the acks come back in.
+// tracker is the ack tracker. Per stream and per sink it keeps a delivered
+// position: the longest prefix of the stream (in stream order) whose every
+// event that sink accepted, or did not owe (dropped on purpose, dropped by
+// the sink's full drop_newest buffer, dead-lettered, or already covered by
+// the sink's own checkpoint). Acks may come back in any order.
+//
+// Memory is bounded by what is in flight, not by the events that passed:
+// the undelivered part of a (stream, sink) is a short list of chunks, seq
+// ranges with a count of acks still owed and a summary of the events
+// already done in them (the last id, the newest date and the ids within
+// the look-back window: what a Window holds). A chunk whose acks are all in
+// merges into the delivered position (at the head) or into its
+// predecessor, so every chunk but the last owes an ack: chunks ≤ events in
+// flight + 1, and each summary is bounded by the look-back window. A sink
+// that is stuck on one batch holds one chunk of it, and the events after
+// it that it does not owe fold into one summary.
 type tracker struct {
 	streams []*streamTracker
+	sinks   int
 }
 
 type streamTracker struct {
-	mu      sync.Mutex
-	next    uint64 // seq of the next event tracked
-	base    uint64 // seq of pending[head]
-	pending []slot
-	head    int
-	win     *event.Window // the delivered position
-	version uint64        // bumped whenever win moves
+	mu       sync.Mutex
+	lookback int64
+	next     uint64 // seq of the next event tracked
+	sinks    []sinkTrack
+	version  uint64 // bumped whenever a sink's delivered position moves
 }
 
-// slot is one event waiting for acks: left is how many sinks still owe one.
-type slot struct {
-	id   string
-	date int64
-	left int32
+// sinkTrack is one sink's view of one stream.
+type sinkTrack struct {
+	done   span    // the delivered prefix
+	chunks []chunk // the undelivered rest, in seq order
+	hint   int     // index of the chunk last acked into, to skip a search
 }
 
-func newTracker(starts []event.Position, lookback []time.Duration) *tracker {
-	t := &tracker{streams: make([]*streamTracker, len(starts))}
-	for i, p := range starts {
-		w := event.NewWindow(lookback[i])
-		w.Restore(p)
-		t.streams[i] = &streamTracker{next: 1, base: 1, win: w}
+// chunk is the seq range [lo, hi] of a stream, of which owed events still
+// await the sink's ack and done summarises the others. The events a chunk
+// owes went into one batch of the lane (batch is the lane's batch
+// generation), so that a position moves batch by batch.
+type chunk struct {
+	lo, hi uint64
+	owed   int
+	batch  uint64
+	done   span
+}
+
+// span summarises a set of events of a stream as an event.Window holds
+// them after adding them in stream order: the id of the last (by seq), the
+// newest date, and the events dated within the look-back of it.
+type span struct {
+	lastSeq uint64
+	lastID  string
+	newest  int64
+	recent  []event.Seen // not in date order; pruned when it doubles
+	kept    int          // len(recent) after the last prune
+}
+
+// laneOutcome is what became of an event for one sink, as fanOut reports
+// it to track: kind, and for laneTaken the generation of the lane's batch
+// that takes it.
+type laneOutcome struct {
+	kind  uint8
+	batch uint64
+}
+
+// Kinds of laneOutcome.
+const (
+	laneTaken    uint8 = iota // handed to the lane: the sink owes an ack
+	laneFull                  // dropped for this sink (drop_newest buffer full)
+	laneOversize              // dead-lettered for this sink
+	laneSkipped               // the sink's own checkpoint already covers it
+)
+
+// newTracker returns a tracker over streams whose delivered positions per
+// sink start at starts[stream][sink].
+func newTracker(starts [][]event.Position, lookback []time.Duration, sinks int) *tracker {
+	t := &tracker{streams: make([]*streamTracker, len(starts)), sinks: sinks}
+	for i, ps := range starts {
+		s := &streamTracker{next: 1, lookback: int64(lookback[i]), sinks: make([]sinkTrack, sinks)}
+		for k := range s.sinks {
+			s.sinks[k].done.restore(ps[k], s.lookback)
+		}
+		t.streams[i] = s
 	}
 	return t
 }
 
-// track numbers e and records that left sinks owe it an ack. left == 0
-// means delivered already (dropped on purpose, dead-lettered).
-func (t *tracker) track(e *event.Event, left int) {
+// track numbers e and records, per sink, what outcome[k] says; a nil
+// outcome means no sink owes it (dropped on purpose, dead-lettered).
+func (t *tracker) track(e *event.Event, outcome []laneOutcome) {
 	s := t.streams[e.Stream]
 	s.mu.Lock()
 	e.Seq = s.next
 	s.next++
-	s.pending = append(s.pending, slot{id: e.ID, date: e.Date, left: int32(left)})
-	if left == 0 {
-		s.advance()
-	}
-	s.mu.Unlock()
-}
-
-// ack records one sink's acceptance of each event in events.
-func (t *tracker) ack(events []event.Event) {
-	var s *streamTracker
-	cur := -1
-	for i := range events {
-		e := &events[i]
-		if e.Stream != cur {
-			if s != nil {
-				s.advance()
-				s.mu.Unlock()
-			}
-			cur, s = e.Stream, t.streams[e.Stream]
-			s.mu.Lock()
-		}
-		s.pending[s.head+int(e.Seq-s.base)].left--
-	}
-	if s != nil {
-		s.advance()
-		s.mu.Unlock()
-	}
-}
-
-// advance moves the delivered position over the acked prefix. s.mu is held.
-func (s *streamTracker) advance() {
 	moved := false
-	for s.head < len(s.pending) && s.pending[s.head].left <= 0 {
-		sl := s.pending[s.head]
-		s.win.Add(sl.id, sl.date)
-		s.pending[s.head] = slot{}
-		s.head++
-		s.base++
-		moved = true
+	for k := range s.sinks {
+		o := laneOutcome{kind: laneFull}
+		if outcome != nil {
+			o = outcome[k]
+		}
+		moved = s.sinks[k].track(e, o, s.lookback) || moved
 	}
 	if moved {
 		s.version++
 	}
-	if s.head == len(s.pending) {
-		s.pending, s.head = s.pending[:0], 0
-	} else if s.head > 4096 && s.head*2 > len(s.pending) {
-		n := copy(s.pending, s.pending[s.head:])
-		s.pending, s.head = s.pending[:n], 0
+	s.mu.Unlock()
+}
+
+// track records e's outcome for this sink; it reports whether the
+// delivered position moved.
+func (st *sinkTrack) track(e *event.Event, o laneOutcome, lb int64) bool {
+	n := len(st.chunks)
+	switch {
+	case o.kind == laneTaken:
+		if n == 0 || st.chunks[n-1].batch != o.batch {
+			st.chunks = append(st.chunks, chunk{lo: e.Seq, hi: e.Seq, owed: 1, batch: o.batch})
+		} else {
+			c := &st.chunks[n-1]
+			c.hi, c.owed = e.Seq, c.owed+1
+		}
+		return false
+	case n == 0 && o.kind == laneSkipped:
+		return false // the position stays the sink's own
+	case n == 0:
+		st.done.add(e.Seq, e.ID, e.Date, lb)
+		return true
+	default:
+		c := &st.chunks[n-1]
+		c.hi = e.Seq
+		if o.kind != laneSkipped {
+			c.done.add(e.Seq, e.ID, e.Date, lb)
+		}
+		return false
 	}
 }
 
-// position returns stream i's delivered position and its version.
-func (t *tracker) position(i int) (event.Position, uint64) {
-	s := t.streams[i]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.win.Position(), s.version
+// ack records sink's acceptance of each event in events (grouped by
+// stream, as a batch holds them).
+func (t *tracker) ack(sink int, events []event.Event) {
+	var s *streamTracker
+	cur := -1
+	moved := false
+	for i := range events {
+		e := &events[i]
+		if e.Stream != cur {
+			if s != nil {
+				if moved {
+					s.version++
+				}
+				s.mu.Unlock()
+			}
+			cur, s, moved = e.Stream, t.streams[e.Stream], false
+			s.mu.Lock()
+		}
+		moved = s.sinks[sink].ack(e, s.lookback) || moved
+	}
+	if s != nil {
+		if moved {
+			s.version++
+		}
+		s.mu.Unlock()
+	}
 }
 
-// inFlight returns how many events of stream i await acks.
-func (t *tracker) inFlight(i int) int {
+// ack records the ack of e; it reports whether the delivered position
+// moved.
+func (st *sinkTrack) ack(e *event.Event, lb int64) bool {
+	i := st.find(e.Seq)
+	if i < 0 {
+		return false // not tracked as owed: a bug elsewhere, never a crash here
+	}
+	c := &st.chunks[i]
+	c.owed--
+	c.done.add(e.Seq, e.ID, e.Date, lb)
+	if c.owed > 0 {
+		return false
+	}
+	if i > 0 {
+		// All in, behind a chunk that still owes: fold it into that one.
+		p := &st.chunks[i-1]
+		p.hi = c.hi
+		p.done.merge(&c.done, lb)
+		st.chunks = slices.Delete(st.chunks, i, i+1)
+		st.hint = i - 1
+		return false
+	}
+	n := 0
+	for n < len(st.chunks) && st.chunks[n].owed == 0 {
+		st.done.merge(&st.chunks[n].done, lb)
+		n++
+	}
+	clear(st.chunks[:n])
+	st.chunks = slices.Delete(st.chunks, 0, n)
+	if len(st.chunks) == 0 {
+		st.chunks = nil // let a long stuck list's array go
+	}
+	st.hint = 0
+	return true
+}
+
+// find returns the index of the chunk holding seq, or -1.
+func (st *sinkTrack) find(seq uint64) int {
+	if h := st.hint; h < len(st.chunks) && st.chunks[h].lo <= seq && seq <= st.chunks[h].hi {
+		return h
+	}
+	i := sort.Search(len(st.chunks), func(i int) bool { return st.chunks[i].hi >= seq })
+	if i == len(st.chunks) || st.chunks[i].lo > seq {
+		return -1
+	}
+	st.hint = i
+	return i
+}
+
+// restore sets the span to a saved position.
+func (sp *span) restore(p event.Position, lb int64) {
+	*sp = span{lastID: p.LastID, newest: p.Newest, recent: slices.Clone(p.Recent)}
+	sp.prune(lb)
+}
+
+// add records one event.
+func (sp *span) add(seq uint64, id string, date int64, lb int64) {
+	if seq >= sp.lastSeq {
+		sp.lastSeq, sp.lastID = seq, id
+	}
+	if date > sp.newest {
+		sp.newest = date
+	}
+	if date >= sp.newest-lb {
+		sp.recent = append(sp.recent, event.Seen{ID: id, Date: date})
+		if len(sp.recent) > 2*sp.kept+64 {
+			sp.prune(lb)
+		}
+	}
+}
+
+// merge adds o's events (later in the stream than none of sp's, or
+// interleaved: the last id is decided by seq).
+func (sp *span) merge(o *span, lb int64) {
+	if o.lastID != "" && o.lastSeq >= sp.lastSeq {
+		sp.lastSeq, sp.lastID = o.lastSeq, o.lastID
+	}
+	sp.newest = max(sp.newest, o.newest)
+	if len(o.recent) > 0 {
+		sp.recent = append(sp.recent, o.recent...)
+		if len(sp.recent) > 2*sp.kept+64 {
+			sp.prune(lb)
+		}
+	}
+}
+
+// prune drops the events dated before the look-back window.
+func (sp *span) prune(lb int64) {
+	cutoff := sp.newest - lb
+	n := 0
+	for _, r := range sp.recent {
+		if r.Date >= cutoff {
+			sp.recent[n] = r
+			n++
+		}
+	}
+	clear(sp.recent[n:])
+	sp.recent = sp.recent[:n]
+	sp.kept = n
+}
+
+// position returns the span as a Position (a copy).
+func (sp *span) position(lb int64) event.Position {
+	p := event.Position{LastID: sp.lastID, Newest: sp.newest}
+	if sp.newest == 0 && sp.lastID == "" {
+		return p
+	}
+	cutoff := sp.newest - lb
+	p.Recent = make([]event.Seen, 0, len(sp.recent))
+	for _, r := range sp.recent {
+		if r.Date >= cutoff {
+			p.Recent = append(p.Recent, r)
+		}
+	}
+	return p
+}
+
+// positions returns stream i's delivered position for each sink, and the
+// stream's version.
+func (t *tracker) positions(i int) ([]event.Position, uint64) {
 	s := t.streams[i]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.pending) - s.head
+	ps := make([]event.Position, len(s.sinks))
+	for k := range s.sinks {
+		ps[k] = s.sinks[k].done.position(s.lookback)
+	}
+	return ps, s.version
+}
+
+// version returns stream i's version: it changes whenever a sink's
+// delivered position moves.
+func (t *tracker) version(i int) uint64 {
+	s := t.streams[i]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
+}
+
+// delivered returns the newest date that every sink's delivered position
+// of stream i holds (the smallest of their newest dates; 0 if a sink has
+// none).
+func (t *tracker) delivered(i int) int64 {
+	s := t.streams[i]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var d int64
+	for k := range s.sinks {
+		n := s.sinks[k].done.newest
+		if k == 0 || n < d {
+			d = n
+		}
+	}
+	return d
+}
+
+// inFlight returns how many events of stream i still await sink's ack.
+func (t *tracker) inFlight(i, sink int) int {
+	s := t.streams[i]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.sinks[sink].chunks {
+		n += c.owed
+	}
+	return n
+}
+
+// footprint returns what the tracker holds: chunks (undelivered ranges)
+// and ids kept for the look-back windows, over every stream and sink.
+func (t *tracker) footprint() (chunks, ids int) {
+	for _, s := range t.streams {
+		s.mu.Lock()
+		for k := range s.sinks {
+			st := &s.sinks[k]
+			chunks += len(st.chunks)
+			ids += len(st.done.recent)
+			for _, c := range st.chunks {
+				ids += len(c.done.recent)
+			}
+		}
+		s.mu.Unlock()
+	}
+	return chunks, ids
 }

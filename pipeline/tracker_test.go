@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -9,73 +10,254 @@ import (
 	"github.com/logship/logship/event"
 )
 
+// starts returns empty start positions for streams × sinks.
+func starts(streams, sinks int) [][]event.Position {
+	s := make([][]event.Position, streams)
+	for i := range s {
+		s[i] = make([]event.Position, sinks)
+	}
+	return s
+}
+
+func lookbacks(n int, d time.Duration) []time.Duration {
+	l := make([]time.Duration, n)
+	for i := range l {
+		l[i] = d
+	}
+	return l
+}
+
 func TestTrackerMovesOnlyOverContiguousAcks(t *testing.T) {
-	tr := newTracker([]event.Position{{}}, []time.Duration{time.Minute})
+	tr := newTracker(starts(1, 2), lookbacks(1, time.Minute), 2)
 	evs := make([]event.Event, 6)
 	for i := range evs {
 		evs[i] = event.Event{ID: "id" + strconv.Itoa(i), Date: int64(i+1) * int64(time.Second)}
-		tr.track(&evs[i], 2) // two sinks
+		// One batch per event: positions move event by event.
+		tr.track(&evs[i], []laneOutcome{{laneTaken, uint64(i)}, {laneTaken, uint64(i)}})
 	}
 	steps := []struct {
-		ack  []int // indexes acked by one sink
-		want string
+		sink         int
+		ack          []int  // indexes acked by sink
+		wantA, wantB string // each sink's last delivered id
 	}{
-		{ack: []int{1, 2}, want: ""},       // sink A acks 1,2: 0 still pending
-		{ack: []int{0}, want: ""},          // sink A acks 0: sink B owes all
-		{ack: []int{0, 1}, want: "id1"},    // sink B acks 0,1
-		{ack: []int{3, 4, 5}, want: "id1"}, // sink A: gap at 2 for B
-		{ack: []int{4, 5}, want: "id1"},    // sink B out of order
-		{ack: []int{2, 3}, want: "id5"},    // sink B fills the gap
+		{0, []int{1, 2}, "", ""},          // A acks 1,2: 0 still pending
+		{0, []int{0}, "id2", ""},          // A acks 0
+		{1, []int{0, 1}, "id2", "id1"},    // B acks 0,1
+		{0, []int{3, 4, 5}, "id5", "id1"}, // A is done
+		{1, []int{4, 5}, "id5", "id1"},    // B out of order: gap at 2
+		{1, []int{2, 3}, "id5", "id5"},    // B fills the gap
 	}
 	for i, s := range steps {
 		batch := make([]event.Event, len(s.ack))
 		for j, k := range s.ack {
 			batch[j] = evs[k]
 		}
-		tr.ack(batch)
-		if got, _ := tr.position(0); got.LastID != s.want {
-			t.Fatalf("step %d: last id %q, want %q", i, got.LastID, s.want)
+		tr.ack(s.sink, batch)
+		ps, _ := tr.positions(0)
+		if ps[0].LastID != s.wantA || ps[1].LastID != s.wantB {
+			t.Fatalf("step %d: last ids %q, %q; want %q, %q", i, ps[0].LastID, ps[1].LastID, s.wantA, s.wantB)
 		}
 	}
-	if n := tr.inFlight(0); n != 0 {
+	if n := tr.inFlight(0, 0) + tr.inFlight(0, 1); n != 0 {
 		t.Fatalf("in flight = %d", n)
+	}
+	if chunks, _ := tr.footprint(); chunks != 0 {
+		t.Fatalf("chunks left: %d", chunks)
 	}
 }
 
-// TestTrackerRandomAckOrder checks that with acks in random order the
-// delivered position is always a prefix and ends at the last event.
-func TestTrackerRandomAckOrder(t *testing.T) {
-	const n, sinks = 5000, 3
-	tr := newTracker([]event.Position{{}, {}}, []time.Duration{time.Second, time.Second})
-	evs := make([]event.Event, n)
-	for i := range evs {
-		evs[i] = event.Event{ID: strconv.Itoa(i), Date: int64(i) * int64(time.Millisecond), Stream: i % 2}
-		left := sinks
-		if i%97 == 0 {
-			left = 0 // dropped on purpose
+// TestTrackerRandomAgainstWindow feeds random outcomes and acks in random
+// order, and checks each sink's position against an event.Window fed with
+// the same events in stream order: while acks come in, the position is
+// always a prefix of the events the sink holds (every owed event up to its
+// last id acked); at the end it is exactly what the Window holds.
+func TestTrackerRandomAgainstWindow(t *testing.T) {
+	for seed := range uint64(8) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		const n, sinks, streams = 2000, 3, 2
+		lb := 200 * time.Millisecond
+		tr := newTracker(starts(streams, sinks), lookbacks(streams, lb), sinks)
+		evs := make([]event.Event, n)
+		owed := make([][]bool, n)
+		var acks [sinks][]event.Event
+		seqOf := map[string]uint64{}
+		for i := range evs {
+			// Dates out of order by up to 100 ms, many equal.
+			evs[i] = event.Event{ID: "e" + strconv.Itoa(i), Stream: i % streams,
+				Date: int64(i/3)*int64(time.Millisecond) + rng.Int64N(100)*int64(time.Millisecond)}
+			out := make([]laneOutcome, sinks)
+			owed[i] = make([]bool, sinks)
+			for k := range out {
+				switch r := rng.IntN(10); {
+				case r < 7:
+					out[k] = laneOutcome{laneTaken, uint64(i / (1 + rng.IntN(20)))}
+				case r < 9:
+					out[k] = laneOutcome{kind: laneFull}
+				default:
+					out[k] = laneOutcome{kind: laneOversize}
+				}
+				owed[i][k] = out[k].kind == laneTaken
+			}
+			if rng.IntN(50) == 0 {
+				out = nil // dropped on purpose
+				clear(owed[i])
+			}
+			tr.track(&evs[i], out)
+			seqOf[evs[i].ID] = evs[i].Seq
+			for k := range sinks {
+				if owed[i][k] {
+					acks[k] = append(acks[k], evs[i])
+				}
+			}
 		}
-		tr.track(&evs[i], left)
+		acked := make([][]bool, n)
+		for i := range acked {
+			acked[i] = make([]bool, sinks)
+		}
+		index := map[string]int{}
+		for i, e := range evs {
+			index[e.ID] = i
+		}
+		for k := range sinks {
+			rng.Shuffle(len(acks[k]), func(i, j int) { acks[k][i], acks[k][j] = acks[k][j], acks[k][i] })
+		}
+		for step := 0; ; step++ {
+			k := rng.IntN(sinks)
+			if len(acks[k]) == 0 {
+				if len(acks[0])+len(acks[1])+len(acks[2]) == 0 {
+					break
+				}
+				continue
+			}
+			m := min(len(acks[k]), 1+rng.IntN(40))
+			batch := slices.Clone(acks[k][:m])
+			acks[k] = acks[k][m:]
+			// A batch holds each stream's events in stream order.
+			slices.SortStableFunc(batch, func(a, b event.Event) int { return a.Stream - b.Stream })
+			tr.ack(k, batch)
+			for _, e := range batch {
+				acked[index[e.ID]][k] = true
+			}
+			if step%7 == 0 {
+				for s := range streams {
+					ps, _ := tr.positions(s)
+					for k, p := range ps {
+						if p.LastID == "" {
+							continue
+						}
+						last := seqOf[p.LastID]
+						for i := range evs {
+							if evs[i].Stream == s && evs[i].Seq <= last && owed[i][k] && !acked[i][k] {
+								t.Fatalf("seed %d: sink %d stream %d at %s, but %s is not acked", seed, k, s, p.LastID, evs[i].ID)
+							}
+						}
+					}
+				}
+			}
+		}
+		for s := range streams {
+			ps, _ := tr.positions(s)
+			for k, p := range ps {
+				w := event.NewWindow(lb)
+				for i := range evs {
+					if evs[i].Stream == s {
+						w.Add(evs[i].ID, evs[i].Date)
+					}
+				}
+				want := w.Position()
+				if p.LastID != want.LastID || p.Newest != want.Newest || !sameSet(p.Recent, want.Recent) {
+					t.Fatalf("seed %d: sink %d stream %d: position %s/%d/%d ids, want %s/%d/%d ids", seed, k, s,
+						p.LastID, p.Newest, len(p.Recent), want.LastID, want.Newest, len(want.Recent))
+				}
+			}
+		}
+		if chunks, _ := tr.footprint(); chunks != 0 {
+			t.Fatalf("seed %d: %d chunks left", seed, chunks)
+		}
 	}
-	var acks []event.Event
-	for i := range evs {
-		if i%97 != 0 {
-			for range sinks {
-				acks = append(acks, evs[i])
+}
+
+func sameSet(a, b []event.Seen) bool {
+	key := func(s event.Seen) string { return s.ID + "@" + strconv.FormatInt(s.Date, 10) }
+	m := map[string]int{}
+	for _, s := range a {
+		m[key(s)]++
+	}
+	for _, s := range b {
+		m[key(s)]--
+	}
+	for _, v := range m {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// TestTrackerStuckSinkBounded: one sink never acks its first events and
+// drops every later one (drop_newest, buffer full); the other acks all.
+// The healthy sink's position follows the stream, the tracker holds a
+// bounded amount whatever the number of events, and once the stuck events
+// are acked the stuck sink's position jumps to the end.
+func TestTrackerStuckSinkBounded(t *testing.T) {
+	const n = 200_000
+	lb := time.Second
+	tr := newTracker(starts(1, 2), lookbacks(1, lb), 2)
+	var stuck []event.Event
+	maxChunks, maxIDs := 0, 0
+	for i := range n {
+		e := event.Event{ID: "e" + strconv.Itoa(i), Date: int64(i) * int64(time.Millisecond)}
+		out := []laneOutcome{{kind: laneFull}, {laneTaken, uint64(i)}}
+		if i < 1000 {
+			out[0] = laneOutcome{laneTaken, uint64(i / 100)} // 10 batches
+		}
+		tr.track(&e, out)
+		if i < 1000 {
+			stuck = append(stuck, e)
+		}
+		tr.ack(1, []event.Event{e})
+		if i%1000 == 999 {
+			chunks, ids := tr.footprint()
+			maxChunks, maxIDs = max(maxChunks, chunks), max(maxIDs, ids)
+			ps, _ := tr.positions(0)
+			if ps[1].LastID != e.ID || ps[0].LastID != "" {
+				t.Fatalf("after %d events: positions %q, %q", i+1, ps[0].LastID, ps[1].LastID)
 			}
 		}
 	}
-	rand.Shuffle(len(acks), func(i, j int) { acks[i], acks[j] = acks[j], acks[i] })
-	for len(acks) > 0 {
-		k := min(len(acks), 1+rand.IntN(50))
-		// Acks of one batch come grouped by stream, as the lanes send them.
-		tr.ack(acks[:k])
-		acks = acks[k:]
+	// 1,000 stuck events in 10 batches: 10 chunks; ids: two look-back
+	// windows of 1,000 plus the pruning slack.
+	if maxChunks > 10 || maxIDs > 6*1000 {
+		t.Fatalf("tracker held up to %d chunks and %d ids for %d events", maxChunks, maxIDs, n)
 	}
-	for s := range 2 {
-		pos, _ := tr.position(s)
-		want := strconv.Itoa(n - 2 + s)
-		if pos.LastID != want {
-			t.Fatalf("stream %d: last id %s, want %s", s, pos.LastID, want)
-		}
+	tr.ack(0, stuck)
+	ps, _ := tr.positions(0)
+	last := "e" + strconv.Itoa(n-1)
+	if ps[0].LastID != last || ps[0].Newest != int64(n-1)*int64(time.Millisecond) || len(ps[0].Recent) != 1001 {
+		t.Fatalf("stuck sink after the acks: %s/%d/%d ids", ps[0].LastID, ps[0].Newest, len(ps[0].Recent))
+	}
+	t.Logf("held at most %d chunks, %d ids for %d events", maxChunks, maxIDs, n)
+}
+
+// TestTrackerSkippedKeepsPosition: events a sink skips (its own checkpoint
+// covers them) leave its position as restored.
+func TestTrackerSkippedKeepsPosition(t *testing.T) {
+	st := starts(1, 2)
+	st[0][1] = event.Position{LastID: "x", Newest: 50, Recent: []event.Seen{{ID: "x", Date: 50}}}
+	tr := newTracker(st, lookbacks(1, 100), 2)
+	for i := range 3 {
+		e := event.Event{ID: "r" + strconv.Itoa(i), Date: int64(10 + i)}
+		tr.track(&e, []laneOutcome{{laneTaken, uint64(i)}, {kind: laneSkipped}})
+		tr.ack(0, []event.Event{e})
+	}
+	ps, _ := tr.positions(0)
+	if ps[0].LastID != "r2" || ps[1].LastID != "x" || len(ps[1].Recent) != 1 {
+		t.Fatalf("positions %+v", ps)
+	}
+	e := event.Event{ID: "new", Date: 60}
+	tr.track(&e, []laneOutcome{{laneTaken, 9}, {laneTaken, 9}})
+	tr.ack(1, []event.Event{e})
+	if ps, _ := tr.positions(0); ps[1].LastID != "new" || len(ps[1].Recent) != 2 {
+		t.Fatalf("positions %+v", ps)
 	}
 }

@@ -172,15 +172,20 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 		}
 		store = s
 	}
+	sinkNames := make([]string, len(cfg.Sinks))
+	for i, sc := range cfg.Sinks {
+		sinkNames[i] = sc.Name
+	}
 	streams := make([]pipeline.Stream, len(cfg.Sources))
 	for i, src := range cfg.Sources {
 		streams[i] = pipeline.Stream{Name: src.Name, AppID: src.ApplicationID, Lookback: src.Lookback}
 		if store != nil {
-			pos, err := store.Load(src.Name, src.ApplicationID)
+			cp, err := store.Load(src.Name, src.ApplicationID)
 			if err != nil {
 				return err
 			}
-			streams[i].Start = pos
+			pos := cp.Resume(sinkNames, !src.SinceTime.IsZero())
+			streams[i].Start, streams[i].Sinks = pos, cp.Sinks
 			if !pos.IsZero() {
 				log.Info("resuming from checkpoint", zap.String("source", src.Name),
 					zap.String("last_id", pos.LastID), zap.Time("newest", time.Unix(0, pos.Newest).UTC()))
@@ -241,10 +246,6 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 			Metrics:   m,
 			UserAgent: "logship/" + versionString(),
 		})
-	}
-	sinkNames := make([]string, len(specs))
-	for i := range specs {
-		sinkNames[i] = specs[i].Name
 	}
 	readyDone := make(chan struct{})
 	go func() {

@@ -1,0 +1,206 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logship/logship/config"
+	"github.com/logship/logship/event"
+	"github.com/logship/logship/metrics"
+	"github.com/logship/logship/sinks/file"
+)
+
+// replay hands p the events a source would emit when resuming from start:
+// those dated from start's look-back cutoff on, less the ids start holds
+// (the source's own dedupe).
+func replay(t *testing.T, p *Pipeline, start event.Position, lookback time.Duration, evs []event.Event) {
+	t.Helper()
+	w := event.NewWindow(lookback)
+	w.Restore(start)
+	for _, e := range evs {
+		if e.Date < w.Cutoff() || w.Seen(e.ID) {
+			continue
+		}
+		w.Add(e.ID, e.Date)
+		if err := p.Submit(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStuckDropNewestSink: a sink stuck on a batch with when_full
+// drop_newest neither holds the healthy sink's checkpoint back nor grows
+// the tracker; after a clean stop and a restart, the replay (from the
+// stuck sink's position) reaches the stuck sink alone: the healthy one
+// skips everything its checkpoint covers.
+func TestStuckDropNewestSink(t *testing.T) {
+	const n = 20_000
+	lookback := time.Second
+	evs := make([]event.Event, n)
+	for i := range evs {
+		evs[i] = testEvent(i, 300) // dated 1 ms apart
+	}
+	dir := t.TempDir()
+	store, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuck, healthy := &memSink{}, &memSink{}
+	m := metrics.New()
+	specs := []SinkSpec{
+		{Name: "stuck", Sink: stuck, Batch: config.Batch{MaxEvents: 100, MaxWait: 10 * time.Millisecond},
+			Buffer: config.Buffer{MaxBytes: 64 << 10, WhenFull: "drop_newest"}},
+		{Name: "healthy", Sink: healthy, Batch: config.Batch{MaxEvents: 100, MaxWait: 10 * time.Millisecond},
+			Buffer: config.Buffer{MaxBytes: 256 << 10}},
+	}
+	p, err := New(Options{Streams: []Stream{{Name: "s", AppID: "app_1", Lookback: lookback}}, Sinks: specs,
+		Store: store, CheckpointInterval: 20 * time.Millisecond, Metrics: m, DeadLetterPath: filepath.Join(dir, "dead")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// Both sinks take the first 500, then the stuck one hangs.
+	for _, e := range evs[:500] {
+		if err := p.Submit(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "first events", func() bool {
+		ps := p.SinkPositions(0)
+		return ps[0].LastID == evs[499].ID && ps[1].LastID == evs[499].ID
+	})
+	release := stuck.hold()
+	defer release()
+	maxChunks, maxIDs := 0, 0
+	for i, e := range evs[500:] {
+		if err := p.Submit(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+		if i%500 == 0 {
+			chunks, ids := p.tracker.footprint()
+			maxChunks, maxIDs = max(maxChunks, chunks), max(maxIDs, ids)
+		}
+	}
+	waitFor(t, 10*time.Second, "healthy sink's position", func() bool {
+		return p.SinkPositions(0)[1].LastID == evs[n-1].ID
+	})
+	// In flight: the stuck lane's 64 KiB (about 180 events, 2 or 3
+	// batches) and the healthy lane's 256 KiB (about 700 events, 8
+	// batches): a range per batch. The look-back windows: about 1,000 ids
+	// each.
+	if maxChunks > 20 || maxIDs > 6_000 {
+		t.Fatalf("tracker held up to %d ranges and %d ids for %d events", maxChunks, maxIDs, n)
+	}
+	if got := p.SinkPositions(0)[0].LastID; got != evs[499].ID {
+		t.Fatalf("stuck sink's position moved to %s", got)
+	}
+	dropped := int(counterValue(t, m.SinkDropped.WithLabelValues("stuck", "buffer_full")))
+	if dropped < n-500-200 {
+		t.Fatalf("stuck sink dropped %d", dropped)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if healthy.count() != n {
+		t.Fatalf("healthy sink got %d of %d", healthy.count(), n)
+	}
+
+	// Restart, as the agent does: resume from the oldest position.
+	store, err = OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := store.Load("s", "app_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Sinks["healthy"].LastID != evs[n-1].ID || cp.Sinks["stuck"].LastID != evs[499].ID {
+		t.Fatalf("saved positions: healthy %s, stuck %s", cp.Sinks["healthy"].LastID, cp.Sinks["stuck"].LastID)
+	}
+	start := cp.Resume([]string{"stuck", "healthy"}, false)
+	stuck2, healthy2 := &memSink{}, &memSink{}
+	specs[0].Sink, specs[1].Sink = stuck2, healthy2
+	specs[0].Buffer.MaxBytes = 64 << 20
+	m2 := metrics.New()
+	p2 := startPipeline(t, Options{Streams: []Stream{{Name: "s", AppID: "app_1", Lookback: lookback, Start: start, Sinks: cp.Sinks}},
+		Sinks: specs, Store: store, Metrics: m2})
+	replay(t, p2, start, lookback, evs)
+	if err := p2.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if c := healthy2.count(); c != 0 {
+		t.Fatalf("the healthy sink got %d events again", c)
+	}
+	var want []string
+	for _, e := range evs[500:] {
+		want = append(want, e.ID)
+	}
+	checkAllInOrder(t, stuck2.got(), want)
+	if ps := p2.SinkPositions(0); ps[0].LastID != evs[n-1].ID || ps[1].LastID != evs[n-1].ID {
+		t.Fatalf("positions after the replay: %s, %s", ps[0].LastID, ps[1].LastID)
+	}
+	if s := int(counterValue(t, m2.SinkSkipped.WithLabelValues("healthy"))); s != n-500 {
+		t.Fatalf("healthy sink skipped %d, want %d", s, n-500)
+	}
+}
+
+// probeSink is a real file sink that, when closed, records what the
+// checkpoint file held at that moment.
+type probeSink struct {
+	*file.Sink
+	checkpoint string
+	atClose    string
+}
+
+func (s *probeSink) Close() error {
+	data, _ := os.ReadFile(s.checkpoint)
+	s.atClose = string(data)
+	return s.Sink.Close()
+}
+
+// TestCloseSyncsSinksBeforeSaving: with a file sink in `fsync: interval`
+// mode (writes acknowledged before they are on disk), Close closes the
+// sink (its final fsync) before it saves the checkpoint, so the checkpoint
+// never covers lines a power loss could still take.
+func TestCloseSyncsSinksBeforeSaving(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.ndjson")
+	fs, err := file.New(config.FileSink{Path: out, Fsync: "interval", FsyncInterval: time.Hour, Mode: "0640"}, file.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &probeSink{Sink: fs, checkpoint: filepath.Join(dir, "state", "checkpoints.json")}
+	store, err := OpenStore(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startPipeline(t, Options{Sinks: []SinkSpec{{Name: "file", Sink: sink}}, Store: store, CheckpointInterval: time.Hour})
+	for i := range 10 {
+		if err := p.Submit(t.Context(), testEvent(i, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	last := testEvent(9, 0).ID
+	if strings.Contains(sink.atClose, last) {
+		t.Fatalf("the checkpoint covered %s before the file sink's final sync: %s", last, sink.atClose)
+	}
+	data, err := os.ReadFile(sink.checkpoint)
+	if err != nil || !strings.Contains(string(data), `"last_id":"`+last+`"`) {
+		t.Fatalf("checkpoint after Close: %v %s", err, data)
+	}
+	lines, _ := os.ReadFile(out)
+	if n := strings.Count(string(lines), "\n"); n != 10 {
+		t.Fatalf("file holds %d lines", n)
+	}
+}
