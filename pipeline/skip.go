@@ -10,7 +10,7 @@ import (
 // position its source resumes from. A source resumes from the oldest
 // position of its sinks; during the replay that follows, a sink that was
 // further along skips, by date and id, what it already holds: the events
-// dated before its look-back cutoff (stream order differs from date order
+// dated before its look-back cutoff (windowCutoff; stream order differs from date order
 // by less than the look-back, so these are all in its delivered prefix)
 // and those whose id its look-back window holds. Once the stream brings an
 // event dated beyond its newest date plus the look-back, nothing later can
@@ -27,7 +27,7 @@ func newSkipSet(pos, resume event.Position, lookback time.Duration) *skipSet {
 	if pos.IsZero() || (pos.LastID == resume.LastID && pos.Newest == resume.Newest) {
 		return nil
 	}
-	s := &skipSet{cutoff: pos.Newest - int64(lookback), until: pos.Newest + int64(lookback),
+	s := &skipSet{cutoff: windowCutoff(pos.Newest, int64(lookback)), until: pos.Newest + int64(lookback),
 		ids: make(map[string]struct{}, len(pos.Recent))}
 	for _, r := range pos.Recent {
 		s.ids[r.ID] = struct{}{}

@@ -237,7 +237,7 @@ func (sp *span) add(seq uint64, id string, date int64, lb int64) {
 	if date > sp.newest {
 		sp.newest = date
 	}
-	if date >= sp.newest-lb {
+	if date >= windowCutoff(sp.newest, lb) {
 		sp.recent = append(sp.recent, event.Seen{ID: id, Date: date})
 		if len(sp.recent) > 2*sp.kept+64 {
 			sp.prune(lb)
@@ -260,9 +260,22 @@ func (sp *span) merge(o *span, lb int64) {
 	}
 }
 
+// windowCutoff is the oldest date a look-back window of lb before newest
+// holds: newest - lb floored to the millisecond, as event.Window's (a
+// resume's `since` has millisecond precision, and the window must hold
+// every line such a `since` can replay).
+func windowCutoff(newest, lb int64) int64 {
+	c := newest - lb
+	r := c % int64(time.Millisecond)
+	if r < 0 {
+		r += int64(time.Millisecond)
+	}
+	return c - r
+}
+
 // prune drops the events dated before the look-back window.
 func (sp *span) prune(lb int64) {
-	cutoff := sp.newest - lb
+	cutoff := windowCutoff(sp.newest, lb)
 	n := 0
 	for _, r := range sp.recent {
 		if r.Date >= cutoff {
@@ -281,7 +294,7 @@ func (sp *span) position(lb int64) event.Position {
 	if sp.newest == 0 && sp.lastID == "" {
 		return p
 	}
-	cutoff := sp.newest - lb
+	cutoff := windowCutoff(sp.newest, lb)
 	p.Recent = make([]event.Seen, 0, len(sp.recent))
 	for _, r := range sp.recent {
 		if r.Date >= cutoff {
