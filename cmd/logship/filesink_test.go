@@ -250,3 +250,58 @@ func TestSIGKILLWithIDShaped(t *testing.T) {
 		})
 	}
 }
+
+// TestSIGKILLAfterRotation: logrotate renames the file and SIGHUP reopens
+// it; logship is killed with SIGKILL right after, before the checkpoint
+// covers what went to the rotated file. After the restart, the lines the
+// rotated file holds are not written again to the new one: both files
+// together hold every line once, in stream order.
+func TestSIGKILLAfterRotation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test")
+	}
+	emu, api := startEmulator(t, emulator.Options{Apps: pacedApps(), Token: "test-token", Seed: 41})
+	apps := emu.Apps()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "logs.ndjson")
+	y := pacedYAML(api, filepath.Join(dir, "state"), apps, "sinks:\n  - type: file\n    path: "+out+"\n")
+	// A checkpoint at most every 2 s: the kill lands before it covers the
+	// lines written just before the rotation.
+	y = strings.Replace(y, "checkpoint:\n  interval: 200ms\n", "checkpoint:\n  interval: 2s\n", 1)
+	cfgPath := writeConfig(t, dir, y)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+
+	cmd := logshipCmd(ctx, "run", "--config", cfgPath)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitFor(t, 30*time.Second, func() bool { st, err := os.Stat(out); return err == nil && st.Size() > 0 })
+	if err := os.Rename(out, out+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool { st, err := os.Stat(out); return err == nil && st.Size() > 0 })
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil {
+		t.Fatal("the backfill ended before the kill")
+	}
+	if out, err := logshipCmd(ctx, "run", "--config", cfgPath).CombinedOutput(); err != nil {
+		t.Fatalf("restart: %v: %s", err, out)
+	}
+	a, _ := os.ReadFile(out + ".1")
+	b, _ := os.ReadFile(out)
+	both := filepath.Join(dir, "both.ndjson")
+	if err := os.WriteFile(both, append(a, b...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnceInOrder(t, emu, apps, fileIDs(t, both))
+}
