@@ -12,6 +12,9 @@ source scripts/clever-tools.sh
 echo "== go test -race ./..."
 go test -race -count=1 -timeout 12m ./...
 
+echo "== deploy files (a module of its own: Kubernetes, Prometheus rules, Grafana)"
+(cd deploy && go vet ./... && go test -count=1 -timeout 5m ./...)
+
 echo "== fuzz (short runs of every fuzz target: parsers of outside input first)"
 fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}" "$1"; }
 fuzz ./source FuzzDecodeLog
