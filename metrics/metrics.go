@@ -30,6 +30,9 @@ type Metrics struct {
 	CheckpointSaves *prometheus.CounterVec
 	// Connected is 1 while a source's stream is open.
 	Connected *prometheus.GaugeVec
+	// ConfigReloads counts configuration reloads (SIGHUP) per result:
+	// applied, unchanged, invalid (the running configuration stayed).
+	ConfigReloads *prometheus.CounterVec
 	// FileOpenErrors counts failed opens of a file sink's file (a reopen
 	// after SIGHUP, then each write retrying it), per sink.
 	FileOpenErrors *prometheus.CounterVec
@@ -96,6 +99,9 @@ func New() *Metrics {
 		Connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "logship_source_connected", Help: "1 while the source's stream is open.",
 		}, []string{"source"}),
+		ConfigReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_config_reloads_total", Help: "Configuration reloads (SIGHUP), per result: applied, unchanged, invalid.",
+		}, []string{"result"}),
 		FileOpenErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logship_file_open_errors_total", Help: "Failed opens of a file sink's file (reopen, then each retry), per sink.",
 		}, []string{"sink"}),
@@ -134,7 +140,7 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.Received, m.Sent, m.Dropped, m.Malformed,
 		m.Reconnects, m.SinkErrors, m.DeadLetters, m.BufferedBytes, m.CheckpointSaves, m.Connected,
 		m.FileOpenErrors, m.FileOpen, m.EnrichMissing, m.EnrichLookups,
-		m.SinkDropped, m.SinkSkipped, m.SourceLag, m.SinkOldestPending, m.CheckpointAge, m.TrackerEntries} {
+		m.SinkDropped, m.SinkSkipped, m.SourceLag, m.SinkOldestPending, m.CheckpointAge, m.TrackerEntries, m.ConfigReloads} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

@@ -44,6 +44,9 @@ type agentIO struct {
 	memoryLimit bool
 	// signals, when set, cuts the drain short at a second SIGTERM/SIGINT.
 	signals *stopSignals
+	// reload, when set, loads and validates the configuration again at
+	// SIGHUP (see reloadConfig); nil: SIGHUP only reopens files.
+	reload func() (*config.Config, error)
 }
 
 // Memory bound beyond the sinks' buffers, measured with a sink that hangs
@@ -143,12 +146,17 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	setMemoryLimit := func(cfg *config.Config) {}
 	if aio.memoryLimit && os.Getenv("GOMEMLIMIT") == "" {
-		limit := memoryBound(cfg)
-		prev := debug.SetMemoryLimit(limit)
+		prev := debug.SetMemoryLimit(-1)
 		defer debug.SetMemoryLimit(prev)
-		log.Info("soft memory limit set from the sinks' buffers (GOMEMLIMIT overrides it)", zap.Int64("bytes", limit))
+		setMemoryLimit = func(cfg *config.Config) {
+			limit := memoryBound(cfg)
+			debug.SetMemoryLimit(limit)
+			log.Info("soft memory limit set from the sinks' buffers (GOMEMLIMIT overrides it)", zap.Int64("bytes", limit))
+		}
 	}
+	setMemoryLimit(cfg)
 
 	ready := &readiness{why: "starting"}
 	if cfg.Metrics.Listen != "" {
@@ -163,12 +171,35 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 		}
 	}
 
+	for {
+		next, err := runPipeline(ctx, cfg, aio, log, m, ready)
+		if err != nil || next == nil {
+			return err
+		}
+		if ctx.Err() != nil { // SIGTERM during the reload's drain
+			log.Info("logship stopped cleanly (before applying the new configuration)")
+			return nil
+		}
+		logReloadChanges(log, cfg, next)
+		cfg = next
+		setMemoryLimit(cfg)
+	}
+}
+
+// runPipeline runs one configuration: it opens the checkpoints, builds and
+// starts the sinks, the pipeline and the sources, and runs them until ctx
+// is cancelled, every source is complete, a source fails for good, or a
+// SIGHUP brings a valid new configuration. Then it stops the sources,
+// drains the pipeline and saves the checkpoints. It returns the new
+// configuration to run next, or nil when logship is to stop.
+func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger, m *metrics.Metrics, ready *readiness) (*config.Config, error) {
+	ready.notReady("starting")
 	// Checkpoints first: a corrupt one stops start-up before anything moves.
 	var store *pipeline.Store
 	if cfg.StateDir != "" {
 		s, err := pipeline.OpenStore(cfg.StateDir)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		store = s
 	}
@@ -182,7 +213,7 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 		if store != nil {
 			cp, err := store.Load(src.Name, src.ApplicationID)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			pos := cp.Resume(sinkNames, !src.SinceTime.IsZero())
 			streams[i].Start, streams[i].Sinks = pos, cp.Sinks
@@ -195,7 +226,7 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 
 	specs, err := buildSinks(cfg, aio, log, m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pipe, err := pipeline.New(pipeline.Options{
 		Streams:            streams,
@@ -210,11 +241,11 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 		Metrics:            m,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := pipe.Start(ctx); err != nil {
 		_ = pipe.Close(context.Background())
-		return err
+		return nil, err
 	}
 
 	auth := authorizer(cfg.API)
@@ -277,6 +308,7 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 
 	sourcesDone := make(chan struct{})
 	go func() { wg.Wait(); close(sourcesDone) }()
+	var next *config.Config // a valid new configuration, from SIGHUP
 wait:
 	for {
 		select {
@@ -288,14 +320,27 @@ wait:
 			} else {
 				log.Info("reopened output files (SIGHUP)")
 			}
+			if next = reloadConfig(aio.reload, cfg, log, m); next != nil {
+				stopSources()
+			}
 		}
 	}
 	<-readyDone // srcCtx is done once every source returned
-	ready.notReady("draining")
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() == nil && next != nil:
+		ready.notReady("reloading the configuration")
+		log.Info("reloading: sources stopped, draining in-flight batches before applying the new configuration",
+			zap.Duration("timeout", cfg.ShutdownTimeout))
+	case ctx.Err() != nil:
+		next = nil
+		ready.notReady("draining")
 		log.Info("stopping: draining in-flight batches (a second SIGTERM or SIGINT stops at once)", zap.Duration("timeout", cfg.ShutdownTimeout))
-	} else if fatalErr == nil {
-		log.Info("every source is complete: draining")
+	default:
+		next = nil
+		ready.notReady("draining")
+		if fatalErr == nil {
+			log.Info("every source is complete: draining")
+		}
 	}
 	timeout := cfg.ShutdownTimeout
 	if timeout <= 0 {
@@ -313,13 +358,19 @@ wait:
 		log.Info("checkpoint", zap.String("source", s.Name), zap.String("last_id", pos.LastID))
 	}
 	if fatalErr != nil {
-		return errors.Join(fatalErr, closeErr)
+		return nil, errors.Join(fatalErr, closeErr)
+	}
+	if next != nil {
+		if closeErr != nil {
+			log.Error("drain before the reload ended with an error; applying the new configuration anyway", zap.Error(closeErr))
+		}
+		return next, nil
 	}
 	if closeErr != nil {
-		return closeErr
+		return nil, closeErr
 	}
 	log.Info("logship stopped cleanly")
-	return nil
+	return nil, nil
 }
 
 // newEnricher returns the enrichment shared by the sources that have

@@ -53,6 +53,9 @@ const usage = `usage:
   logship version                  print the version
   logship demo [flags]             run against the bundled API emulator (no account needed)
   logship emulator [flags]         serve the bundled Clever Cloud API emulator
+
+run and validate also take --log-level (debug, info, warn, error) and
+--log-format (json, console), over the file's log.level and log.format.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -117,20 +120,60 @@ func devVersion(settings []debug.BuildSetting) string {
 	return v
 }
 
+// configSource is where run and validate take the configuration from: the
+// file of --config, with --log-level and --log-format over its log keys.
+type configSource struct {
+	path, logLevel, logFormat string
+}
+
+// load loads and validates the configuration (again, at SIGHUP).
+func (c configSource) load() (*config.Config, error) {
+	cfg, err := config.Load(c.path, os.LookupEnv, sinkTable.Config())
+	if err != nil {
+		return nil, err
+	}
+	if c.logLevel != "" {
+		cfg.Log.Level = c.logLevel
+	}
+	if c.logFormat != "" {
+		cfg.Log.Format = c.logFormat
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
 // loadConfig parses flags of run/validate and loads the config; on failure
 // it prints every problem and returns the exit code.
-func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, int) {
+func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, configSource, int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file (YAML)")
+	var src configSource
+	fs.StringVar(&src.path, "config", "", "configuration file (YAML)")
+	fs.StringVar(&src.logLevel, "log-level", "", "logship's log level, over log.level: debug, info, warn or error")
+	fs.StringVar(&src.logFormat, "log-format", "", "logship's log format, over log.format: json or console")
 	if err := fs.Parse(args); err != nil {
-		return nil, exitUsage
+		return nil, src, exitUsage
 	}
-	if *path == "" {
+	if src.path == "" {
 		fmt.Fprintf(stderr, "logship %s: --config FILE is required\n", name)
-		return nil, exitUsage
+		return nil, src, exitUsage
 	}
-	cfg, err := loadConfigFile(*path)
+	switch src.logLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		fmt.Fprintf(stderr, "logship %s: --log-level must be debug, info, warn or error\n", name)
+		return nil, src, exitUsage
+	}
+	switch src.logFormat {
+	case "", "json", "console":
+	default:
+		fmt.Fprintf(stderr, "logship %s: --log-format must be json or console\n", name)
+		return nil, src, exitUsage
+	}
+	path := &src.path
+	cfg, err := src.load()
 	if err != nil {
 		var ps config.Problems
 		if errors.As(err, &ps) {
@@ -141,13 +184,13 @@ func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, i
 		} else {
 			fmt.Fprintf(stderr, "%s: %v\n", *path, err)
 		}
-		return nil, exitConfig
+		return nil, src, exitConfig
 	}
-	return cfg, exitOK
+	return cfg, src, exitOK
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	cfg, code := loadConfig("validate", args, stderr)
+	cfg, _, code := loadConfig("validate", args, stderr)
 	if cfg == nil {
 		return code
 	}
@@ -161,12 +204,15 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	cfg, code := loadConfig("run", args, stderr)
+	// Signals first: one that comes while the configuration loads must not
+	// kill the process with the default action.
+	ctx, sigs, stop := watchStopSignals(context.Background())
+	defer stop()
+	hup := reopenSignal()
+	cfg, src, code := loadConfig("run", args, stderr)
 	if cfg == nil {
 		return code
 	}
-	ctx, sigs, stop := watchStopSignals(context.Background())
-	defer stop()
 	go func() { // backstop: a hard stop ends the process even if a sink hangs
 		<-sigs.hard.Done()
 		if code := sigs.hardStopCode(); code != 0 {
@@ -175,18 +221,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			exit(code)
 		}
 	}()
-	return runAgent(ctx, cfg, agentIO{stdout: stdout, stderr: stderr, reopen: reopenSignal(), memoryLimit: true, signals: sigs})
+	return runAgent(ctx, cfg, agentIO{stdout: stdout, stderr: stderr, reopen: hup, memoryLimit: true, signals: sigs,
+		reload: src.load})
 }
 
 // loadConfigFile loads and validates a configuration file, with the
 // process environment for `${VAR}`.
 func loadConfigFile(path string) (*config.Config, error) {
-	cfg, err := config.Load(path, os.LookupEnv, sinkTable.Config())
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return configSource{path: path}.load()
 }

@@ -166,7 +166,7 @@ func TestSIGTERMRestartNoDuplicate(t *testing.T) {
 			var all bytes.Buffer
 			for stops := 0; ; stops++ {
 				cmd := logshipCmd(ctx, "run", "--config", cfgPath)
-				var stdout, stderr bytes.Buffer
+				var stdout, stderr syncBuffer
 				cmd.Stdout, cmd.Stderr = &stdout, &stderr
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
@@ -174,7 +174,11 @@ func TestSIGTERMRestartNoDuplicate(t *testing.T) {
 				done := make(chan error, 1)
 				go func() { done <- cmd.Wait() }()
 				if stops < 3 {
-					time.Sleep(time.Duration(300+rand.IntN(400)) * time.Millisecond)
+					// The first line out means the signal handlers are in
+					// place (on a loaded machine, starting the race-built
+					// binary alone can outlast a fixed sleep).
+					waitFor(t, 30*time.Second, func() bool { return stdout.Len() > 0 })
+					time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
 					if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 						t.Fatal(err)
 					}
@@ -182,7 +186,7 @@ func TestSIGTERMRestartNoDuplicate(t *testing.T) {
 				if err := <-done; err != nil {
 					t.Fatalf("run %d: %v: %s", stops, err, stderr.String())
 				}
-				all.Write(stdout.Bytes())
+				all.WriteString(stdout.String())
 				if stops >= 3 {
 					break
 				}
