@@ -445,9 +445,11 @@ func (s *Sink) rollback(a *appendFile, before int64, what string, werr error) er
 // rotateJournalLocked starts a new journal generation once the current
 // one covers reconcile_bytes of data: the current one becomes the old one
 // (the older is dropped). A failure is logged and the current journal
-// kept: it grows, nothing is lost.
+// kept (it grows, nothing is lost); the next attempt comes after another
+// reconcile_bytes.
 func (s *Sink) rotateJournalLocked() {
 	cur, old := journalPaths(s.cfg.Path)
+	s.covered = 0
 	if s.cfg.Fsync != "never" {
 		if err := s.journal.f.Sync(); err != nil {
 			s.log.Warn("journal fsync before rotation failed; keeping it", zap.Error(err))
@@ -460,12 +462,17 @@ func (s *Sink) rotateJournalLocked() {
 	}
 	j, err := os.OpenFile(cur, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_TRUNC, s.mode)
 	if err != nil {
-		// The old journal is still open under its new name: go on with it.
-		s.log.Warn("cannot start a new journal; going on with the old one", zap.Error(err))
+		// Go on with the journal just renamed, under its name again.
+		if rerr := os.Rename(old, cur); rerr != nil {
+			s.log.Error("cannot start a new journal nor rename the old one back; records go to the old one",
+				zap.String("journal", old), zap.Error(errors.Join(err, rerr)))
+			return
+		}
+		s.log.Warn("cannot start a new journal; keeping the current one", zap.Error(err))
 		return
 	}
 	s.journal.f.Close()
-	s.journal.f, s.covered = j, 0
+	s.journal.f = j
 }
 
 func (s *Sink) syncLoop() {

@@ -3,6 +3,7 @@ package file
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -140,5 +141,43 @@ func TestReconcileAcrossRotation(t *testing.T) {
 	}
 	if got, want := lines(t, cfg.Path), "a:4,a:5,a:6"; got != want {
 		t.Errorf("new = %s, want %s", got, want)
+	}
+}
+
+// TestJournalRotation: the journal is bounded: past reconcile_bytes of
+// data it starts a new generation, the older one is dropped, and what the
+// two generations hold still reconciles a replay of the last batches.
+func TestJournalRotation(t *testing.T) {
+	cfg := config.FileSink{Path: filepath.Join(t.TempDir(), "out.ndjson"), ReconcileBytes: 1000}
+	s := start(t, cfg)
+	var ids []string
+	for i := range 100 {
+		id := strconv.Itoa(1000 + i)
+		ids = append(ids, id)
+		write(t, s, shaped("a", "id", id))
+	}
+	cur, old := journalPaths(cfg.Path)
+	for _, p := range []string{cur, old} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// About 1000 bytes of data in lines of 40: 25 records of ~70 bytes.
+		if st.Size() > 4000 {
+			t.Errorf("%s holds %d bytes: not bounded by reconcile_bytes", filepath.Base(p), st.Size())
+		}
+	}
+	s = restart(t, s, cfg)
+	// The checkpoint was 20 lines back (800 bytes, within reconcile_bytes).
+	write(t, s, shaped("a", "id", ids[80:90]...), shaped("a", "id", append(ids[90:], "new")...))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]string, 0, 101)
+	for _, id := range append(ids, "new") {
+		want = append(want, "a:"+id)
+	}
+	if got := lines(t, cfg.Path); got != strings.Join(want, ",") {
+		t.Fatalf("lines = %s", got)
 	}
 }
