@@ -18,6 +18,7 @@ import (
 type skipSet struct {
 	cutoff, until int64
 	ids           map[string]struct{}
+	h             aheadHorizon
 }
 
 // newSkipSet returns the skip set of a sink at pos when the source resumes
@@ -36,9 +37,14 @@ func newSkipSet(pos, resume event.Position, lookback time.Duration) *skipSet {
 }
 
 // covers reports whether the sink already holds e, and whether the set is
-// spent (no later event can be covered).
+// spent (no later event can be covered). A line dated ahead of the clock
+// (a skewed instance) is checked by id and spends nothing.
 func (s *skipSet) covers(e *event.Event) (covered, spent bool) {
 	if e.Date > s.until {
+		if s.h.ahead(e.Date) {
+			_, ok := s.ids[e.ID]
+			return ok, false
+		}
 		return false, true
 	}
 	if e.Date < s.cutoff {

@@ -32,7 +32,7 @@ type tracker struct {
 
 type streamTracker struct {
 	mu       sync.Mutex
-	lookback int64
+	rules    spanRules
 	next     uint64 // seq of the next event tracked
 	sinks    []sinkTrack
 	version  uint64 // bumped whenever a sink's delivered position moves
@@ -88,9 +88,9 @@ const (
 func newTracker(starts [][]event.Position, lookback []time.Duration, sinks int) *tracker {
 	t := &tracker{streams: make([]*streamTracker, len(starts)), sinks: sinks}
 	for i, ps := range starts {
-		s := &streamTracker{next: 1, lookback: int64(lookback[i]), sinks: make([]sinkTrack, sinks)}
+		s := &streamTracker{next: 1, rules: spanRules{lb: int64(lookback[i])}, sinks: make([]sinkTrack, sinks)}
 		for k := range s.sinks {
-			s.sinks[k].done.restore(ps[k], s.lookback)
+			s.sinks[k].done.restore(ps[k], &s.rules)
 		}
 		t.streams[i] = s
 	}
@@ -110,7 +110,7 @@ func (t *tracker) track(e *event.Event, outcome []laneOutcome) {
 		if outcome != nil {
 			o = outcome[k]
 		}
-		moved = s.sinks[k].track(e, o, s.lookback) || moved
+		moved = s.sinks[k].track(e, o, &s.rules) || moved
 	}
 	if moved {
 		s.version++
@@ -120,7 +120,7 @@ func (t *tracker) track(e *event.Event, outcome []laneOutcome) {
 
 // track records e's outcome for this sink; it reports whether the
 // delivered position moved.
-func (st *sinkTrack) track(e *event.Event, o laneOutcome, lb int64) bool {
+func (st *sinkTrack) track(e *event.Event, o laneOutcome, r *spanRules) bool {
 	n := len(st.chunks)
 	switch {
 	case o.kind == laneTaken:
@@ -134,13 +134,13 @@ func (st *sinkTrack) track(e *event.Event, o laneOutcome, lb int64) bool {
 	case n == 0 && o.kind == laneSkipped:
 		return false // the position stays the sink's own
 	case n == 0:
-		st.done.add(e.Seq, e.ID, e.Date, lb)
+		st.done.add(e.Seq, e.ID, e.Date, r)
 		return true
 	default:
 		c := &st.chunks[n-1]
 		c.hi = e.Seq
 		if o.kind != laneSkipped {
-			c.done.add(e.Seq, e.ID, e.Date, lb)
+			c.done.add(e.Seq, e.ID, e.Date, r)
 		}
 		return false
 	}
@@ -164,7 +164,7 @@ func (t *tracker) ack(sink int, events []event.Event) {
 			cur, s, moved = e.Stream, t.streams[e.Stream], false
 			s.mu.Lock()
 		}
-		moved = s.sinks[sink].ack(e, s.lookback) || moved
+		moved = s.sinks[sink].ack(e, &s.rules) || moved
 	}
 	if s != nil {
 		if moved {
@@ -176,14 +176,14 @@ func (t *tracker) ack(sink int, events []event.Event) {
 
 // ack records the ack of e; it reports whether the delivered position
 // moved.
-func (st *sinkTrack) ack(e *event.Event, lb int64) bool {
+func (st *sinkTrack) ack(e *event.Event, r *spanRules) bool {
 	i := st.find(e.Seq)
 	if i < 0 {
 		return false // not tracked as owed: a bug elsewhere, never a crash here
 	}
 	c := &st.chunks[i]
 	c.owed--
-	c.done.add(e.Seq, e.ID, e.Date, lb)
+	c.done.add(e.Seq, e.ID, e.Date, r)
 	if c.owed > 0 {
 		return false
 	}
@@ -191,14 +191,14 @@ func (st *sinkTrack) ack(e *event.Event, lb int64) bool {
 		// All in, behind a chunk that still owes: fold it into that one.
 		p := &st.chunks[i-1]
 		p.hi = c.hi
-		p.done.merge(&c.done, lb)
+		p.done.merge(&c.done, r)
 		st.chunks = slices.Delete(st.chunks, i, i+1)
 		st.hint = i - 1
 		return false
 	}
 	n := 0
 	for n < len(st.chunks) && st.chunks[n].owed == 0 {
-		st.done.merge(&st.chunks[n].done, lb)
+		st.done.merge(&st.chunks[n].done, r)
 		n++
 	}
 	clear(st.chunks[:n])
@@ -223,31 +223,44 @@ func (st *sinkTrack) find(seq uint64) int {
 	return i
 }
 
-// restore sets the span to a saved position.
-func (sp *span) restore(p event.Position, lb int64) {
-	*sp = span{lastID: p.LastID, newest: p.Newest, recent: slices.Clone(p.Recent)}
-	sp.prune(lb)
+// spanRules are what a stream's spans share: the look-back and the
+// horizon beyond which a date is ahead of the clock.
+type spanRules struct {
+	lb int64
+	h  aheadHorizon
 }
 
-// add records one event.
-func (sp *span) add(seq uint64, id string, date int64, lb int64) {
+// maxAheadIDs bounds the lines dated ahead a span keeps (as event.Window).
+const maxAheadIDs = 10_000
+
+// restore sets the span to a saved position. Lines of p.Recent dated after
+// p.Newest were dated ahead of the clock.
+func (sp *span) restore(p event.Position, r *spanRules) {
+	*sp = span{lastID: p.LastID, newest: p.Newest, recent: slices.Clone(p.Recent)}
+	sp.prune(r)
+}
+
+// add records one event. A line dated more than maxAhead after the clock
+// (a skewed instance) moves the last id but not the newest date, and is
+// kept for dedupe until the newest date passes it (issue 8 case 4).
+func (sp *span) add(seq uint64, id string, date int64, r *spanRules) {
 	if seq >= sp.lastSeq {
 		sp.lastSeq, sp.lastID = seq, id
 	}
-	if date > sp.newest {
+	if date > sp.newest && !r.h.ahead(date) {
 		sp.newest = date
 	}
-	if date >= windowCutoff(sp.newest, lb) {
+	if date >= windowCutoff(sp.newest, r.lb) {
 		sp.recent = append(sp.recent, event.Seen{ID: id, Date: date})
 		if len(sp.recent) > 2*sp.kept+64 {
-			sp.prune(lb)
+			sp.prune(r)
 		}
 	}
 }
 
 // merge adds o's events (later in the stream than none of sp's, or
 // interleaved: the last id is decided by seq).
-func (sp *span) merge(o *span, lb int64) {
+func (sp *span) merge(o *span, r *spanRules) {
 	if o.lastID != "" && o.lastSeq >= sp.lastSeq {
 		sp.lastSeq, sp.lastID = o.lastSeq, o.lastID
 	}
@@ -255,7 +268,7 @@ func (sp *span) merge(o *span, lb int64) {
 	if len(o.recent) > 0 {
 		sp.recent = append(sp.recent, o.recent...)
 		if len(sp.recent) > 2*sp.kept+64 {
-			sp.prune(lb)
+			sp.prune(r)
 		}
 	}
 }
@@ -273,13 +286,24 @@ func windowCutoff(newest, lb int64) int64 {
 	return c - r
 }
 
-// prune drops the events dated before the look-back window.
-func (sp *span) prune(lb int64) {
-	cutoff := windowCutoff(sp.newest, lb)
+// prune drops the events dated before the look-back window, and the
+// earliest added of the lines dated ahead beyond maxAheadIDs.
+func (sp *span) prune(r *spanRules) {
+	cutoff := windowCutoff(sp.newest, r.lb)
+	ahead := 0
+	for _, e := range sp.recent {
+		if e.Date > sp.newest {
+			ahead++
+		}
+	}
 	n := 0
-	for _, r := range sp.recent {
-		if r.Date >= cutoff {
-			sp.recent[n] = r
+	for _, e := range sp.recent {
+		if e.Date > sp.newest && ahead > maxAheadIDs {
+			ahead--
+			continue
+		}
+		if e.Date >= cutoff {
+			sp.recent[n] = e
 			n++
 		}
 	}
@@ -289,12 +313,12 @@ func (sp *span) prune(lb int64) {
 }
 
 // position returns the span as a Position (a copy).
-func (sp *span) position(lb int64) event.Position {
+func (sp *span) position(r *spanRules) event.Position {
 	p := event.Position{LastID: sp.lastID, Newest: sp.newest}
 	if sp.newest == 0 && sp.lastID == "" {
 		return p
 	}
-	cutoff := windowCutoff(sp.newest, lb)
+	cutoff := windowCutoff(sp.newest, r.lb)
 	p.Recent = make([]event.Seen, 0, len(sp.recent))
 	for _, r := range sp.recent {
 		if r.Date >= cutoff {
@@ -312,7 +336,7 @@ func (t *tracker) positions(i int) ([]event.Position, uint64) {
 	defer s.mu.Unlock()
 	ps := make([]event.Position, len(s.sinks))
 	for k := range s.sinks {
-		ps[k] = s.sinks[k].done.position(s.lookback)
+		ps[k] = s.sinks[k].done.position(&s.rules)
 	}
 	return ps, s.version
 }

@@ -261,3 +261,38 @@ func TestTrackerSkippedKeepsPosition(t *testing.T) {
 		t.Fatalf("positions %+v", ps)
 	}
 }
+
+// TestTrackerLineDatedAhead (issue 8 case 4): a line dated an hour ahead
+// of the clock moves a sink's last id but not its newest date (so neither
+// the next `since` nor the lag), stays in Recent for dedupe, and does not
+// end a skip set during a replay.
+func TestTrackerLineDatedAhead(t *testing.T) {
+	now := time.Now().UnixNano()
+	tr := newTracker(starts(1, 1), lookbacks(1, 10*time.Second), 1)
+	evs := []event.Event{
+		{ID: "a", Date: now - 2e9}, {ID: "future", Date: now + int64(time.Hour)}, {ID: "b", Date: now - 1e9},
+	}
+	for i := range evs {
+		tr.track(&evs[i], []laneOutcome{{laneTaken, 1}})
+	}
+	tr.ack(0, evs)
+	ps, _ := tr.positions(0)
+	p := ps[0]
+	if p.LastID != "b" || p.Newest != now-1e9 || !sameSet(p.Recent, []event.Seen{{ID: "a", Date: now - 2e9}, {ID: "future", Date: now + int64(time.Hour)}, {ID: "b", Date: now - 1e9}}) {
+		t.Fatalf("position %+v", p)
+	}
+	if d := tr.delivered(0); d != now-1e9 {
+		t.Fatalf("delivered %d", d)
+	}
+	// A replay from an older position: the sink at p skips a, future and
+	// b; the line dated ahead does not spend the set.
+	sk := newSkipSet(p, event.Position{LastID: "x", Newest: now - 5e9}, 10*time.Second)
+	for _, e := range []event.Event{evs[0], evs[1], evs[2]} {
+		if covered, spent := sk.covers(&e); !covered || spent {
+			t.Fatalf("%s: covered %v, spent %v", e.ID, covered, spent)
+		}
+	}
+	if covered, spent := sk.covers(&event.Event{ID: "c", Date: now + 20e9}); covered || !spent {
+		t.Fatalf("a later line: covered %v, spent %v", covered, spent)
+	}
+}
