@@ -31,11 +31,11 @@ type tracker struct {
 }
 
 type streamTracker struct {
-	mu       sync.Mutex
-	rules    spanRules
-	next     uint64 // seq of the next event tracked
-	sinks    []sinkTrack
-	version  uint64 // bumped whenever a sink's delivered position moves
+	mu      sync.Mutex
+	rules   spanRules
+	next    uint64 // seq of the next event tracked
+	sinks   []sinkTrack
+	version uint64 // bumped whenever a sink's delivered position moves
 }
 
 // sinkTrack is one sink's view of one stream.
