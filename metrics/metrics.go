@@ -30,6 +30,18 @@ type Metrics struct {
 	CheckpointSaves *prometheus.CounterVec
 	// Connected is 1 while a source's stream is open.
 	Connected *prometheus.GaugeVec
+	// SentBytes counts the bytes of the events a sink accepted (the events
+	// as JSON, before the sink's encoding and compression), per sink.
+	SentBytes *prometheus.CounterVec
+	// Batches counts the batches a sink accepted whole, per sink.
+	Batches *prometheus.CounterVec
+	// Retries counts the writes retried after a retryable error, per sink.
+	Retries *prometheus.CounterVec
+	// WriteDuration is the time of each sink write, failed or not, per sink.
+	WriteDuration *prometheus.HistogramVec
+	// ReceivedBytes counts the bytes of the log lines received (the
+	// APPLICATION_LOG data), per source.
+	ReceivedBytes *prometheus.CounterVec
 	// ConfigReloads counts configuration reloads (SIGHUP) per result:
 	// applied, unchanged, invalid (the running configuration stayed).
 	ConfigReloads *prometheus.CounterVec
@@ -99,6 +111,22 @@ func New() *Metrics {
 		Connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "logship_source_connected", Help: "1 while the source's stream is open.",
 		}, []string{"source"}),
+		SentBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_sink_sent_bytes_total", Help: "Bytes of the events a sink accepted (JSON, before encoding and compression), per sink.",
+		}, []string{"sink"}),
+		Batches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_sink_batches_sent_total", Help: "Batches a sink accepted whole, per sink.",
+		}, []string{"sink"}),
+		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_sink_retries_total", Help: "Sink writes retried after a retryable error, per sink.",
+		}, []string{"sink"}),
+		WriteDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "logship_sink_write_duration_seconds", Help: "Time of each sink write (one batch), failed or not, per sink.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"sink"}),
+		ReceivedBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_received_bytes_total", Help: "Bytes of the log lines received from the API (event data), per source.",
+		}, []string{"source"}),
 		ConfigReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logship_config_reloads_total", Help: "Configuration reloads (SIGHUP), per result: applied, unchanged, invalid.",
 		}, []string{"result"}),
@@ -140,7 +168,8 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.Received, m.Sent, m.Dropped, m.Malformed,
 		m.Reconnects, m.SinkErrors, m.DeadLetters, m.BufferedBytes, m.CheckpointSaves, m.Connected,
 		m.FileOpenErrors, m.FileOpen, m.EnrichMissing, m.EnrichLookups,
-		m.SinkDropped, m.SinkSkipped, m.SourceLag, m.SinkOldestPending, m.CheckpointAge, m.TrackerEntries, m.ConfigReloads} {
+		m.SinkDropped, m.SinkSkipped, m.SourceLag, m.SinkOldestPending, m.CheckpointAge, m.TrackerEntries, m.ConfigReloads,
+		m.SentBytes, m.Batches, m.Retries, m.WriteDuration, m.ReceivedBytes} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

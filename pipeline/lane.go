@@ -54,6 +54,9 @@ type lane struct {
 	// failingSince is when the sink's writes began failing (Unix ns), 0
 	// after an accepted write: for readiness.
 	failingSince atomic.Int64
+	// The sink's per-batch metrics, resolved once.
+	sentBytes, batches, retries prometheus.Counter
+	writeTime                   prometheus.Observer
 	// droppedFullMetric and skippedMetric are this sink's per-event
 	// counters, resolved once.
 	droppedFullMetric, skippedMetric prometheus.Counter
@@ -106,6 +109,10 @@ func newLane(p *Pipeline, idx int, spec SinkSpec, writeCtx context.Context) *lan
 
 		droppedFullMetric: p.m.SinkDropped.WithLabelValues(spec.Name, dropBufferFull.String()),
 		skippedMetric:     p.m.SinkSkipped.WithLabelValues(spec.Name),
+		sentBytes:         p.m.SentBytes.WithLabelValues(spec.Name),
+		batches:           p.m.Batches.WithLabelValues(spec.Name),
+		retries:           p.m.Retries.WithLabelValues(spec.Name),
+		writeTime:         p.m.WriteDuration.WithLabelValues(spec.Name),
 	}
 	l.ready = sync.NewCond(&l.mu)
 	l.born = make(map[*event.Batch]time.Time)
@@ -230,8 +237,11 @@ func (l *lane) deliver(b *event.Batch) {
 	started := time.Now()
 	pending := b
 	for {
+		t0 := time.Now()
 		err := l.spec.Sink.Write(l.writeCtx, pending)
+		l.writeTime.Observe(time.Since(t0).Seconds())
 		if err == nil {
+			l.batches.Inc()
 			l.accepted(pending.Events)
 			return
 		}
@@ -270,6 +280,7 @@ func (l *lane) deliver(b *event.Batch) {
 			l.abandon(pending, err)
 			return
 		}
+		l.retries.Inc()
 	}
 }
 
@@ -312,6 +323,11 @@ func (l *lane) accepted(events []event.Event) {
 	l.failingSince.Store(0)
 	l.p.tracker.ack(l.idx, events)
 	l.p.m.Sent.WithLabelValues(l.spec.Name).Add(float64(len(events)))
+	n := 0
+	for i := range events {
+		n += len(events[i].Raw)
+	}
+	l.sentBytes.Add(float64(n))
 }
 
 // deadLetter writes events to the dead-letter file and then acknowledges

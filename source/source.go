@@ -67,7 +67,7 @@ type Source struct {
 	m    *metrics.Metrics
 	// received and replayed are this source's per-line counters, resolved
 	// once: no label lookup per line.
-	received, replayed prometheus.Counter
+	received, replayed, receivedBytes prometheus.Counter
 
 	// Read position: what this process has emitted, for reconnects.
 	win *event.Window
@@ -155,6 +155,7 @@ func New(api string, cfg config.Source, opts Options) *Source {
 	}
 	s.fields, _ = RequestFields(cfg)
 	s.received = s.m.Received.WithLabelValues(cfg.Name)
+	s.receivedBytes = s.m.ReceivedBytes.WithLabelValues(cfg.Name)
 	s.replayed = s.m.Dropped.WithLabelValues("replayed")
 	s.malformedLog = newLogLimiter(10 * time.Second)
 	s.win.Restore(opts.Start)

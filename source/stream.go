@@ -257,6 +257,7 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 // reports a new line (handed over, not a replay or a malformed frame).
 func (s *Source) handleLog(ctx context.Context, data, frameID string) (fresh bool, err error) {
 	s.received.Inc()
+	s.receivedBytes.Add(float64(len(data)))
 	e, err := decodeLog(data, frameID)
 	if err != nil {
 		var de *decodeError

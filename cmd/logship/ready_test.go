@@ -124,6 +124,16 @@ metrics:
 
 	// Stop once the receiver caught up with the stream's first lines.
 	waitFor(t, 10*time.Second, func() bool { return len(rcv.got()[app.ID]) > 300 })
+	// The sink's metrics saw the outage: retries, and the accepted batches
+	// with their bytes and write times.
+	_, page := get("/metrics")
+	for _, name := range []string{`logship_sink_retries_total{sink="http"}`, `logship_sink_batches_sent_total{sink="http"}`,
+		`logship_sink_sent_bytes_total{sink="http"}`, `logship_sink_write_duration_seconds_count{sink="http"}`,
+		`logship_received_bytes_total{source="` + app.ID + `"}`} {
+		if v := metricValue(page, name); v <= 0 {
+			t.Errorf("%s = %v, want > 0", name, v)
+		}
+	}
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -148,4 +158,18 @@ metrics:
 		}
 	}
 	t.Logf("%d lines through both outages", len(got))
+}
+
+// metricValue returns the value of the sample named exactly name (with its
+// labels) on a Prometheus text page, or -1 if absent.
+func metricValue(page, name string) float64 {
+	for _, l := range strings.Split(page, "\n") {
+		if rest, ok := strings.CutPrefix(l, name+" "); ok {
+			var v float64
+			if _, err := fmt.Sscan(rest, &v); err == nil {
+				return v
+			}
+		}
+	}
+	return -1
 }
