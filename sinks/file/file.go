@@ -391,11 +391,12 @@ func (s *Sink) appendLocked(buf, jev []byte) error {
 	}
 	switch s.cfg.Fsync {
 	case "batch":
-		if err := s.data.f.Sync(); err != nil {
+		// Both fsyncs at once: the file system commits them together.
+		jerr := make(chan error, 1)
+		go func() { jerr <- s.journal.f.Sync() }()
+		derr := s.data.f.Sync()
+		if err := errors.Join(derr, <-jerr); err != nil {
 			return fail(fmt.Errorf("fsync: %w", err))
-		}
-		if err := s.journal.f.Sync(); err != nil {
-			return fail(fmt.Errorf("journal fsync: %w", err))
 		}
 	case "interval":
 		s.dirty = true
