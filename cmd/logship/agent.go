@@ -151,9 +151,9 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 		prev := debug.SetMemoryLimit(-1)
 		defer debug.SetMemoryLimit(prev)
 		setMemoryLimit = func(cfg *config.Config) {
-			limit := memoryBound(cfg)
+			limit, from := memoryLimit(memoryBound(cfg), "/sys/fs/cgroup")
 			debug.SetMemoryLimit(limit)
-			log.Info("soft memory limit set from the sinks' buffers (GOMEMLIMIT overrides it)", zap.Int64("bytes", limit))
+			log.Info("soft memory limit set from "+from+" (GOMEMLIMIT overrides it)", zap.Int64("bytes", limit))
 		}
 	}
 	setMemoryLimit(cfg)
