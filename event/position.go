@@ -1,6 +1,9 @@
 package event
 
-import "time"
+import (
+	"container/heap"
+	"time"
+)
 
 // Position is where a stream resumes: the id of the last log line, the
 // newest date among the lines, and the ids of the lines dated within the
@@ -45,11 +48,49 @@ func floorMs(ns int64) int64 {
 	return ns - r
 }
 
+// MaxAhead is how far after this host's clock a line may be dated and still
+// move a Window's newest date. A line dated further ahead (an instance with
+// a skewed clock) is remembered for dedupe and moves LastID, but not Newest:
+// otherwise the next `since` would skip every normal line dated before it,
+// and the checkpoint would keep that date.
+const MaxAhead = time.Minute
+
+// Horizon tells the dates more than MaxAhead after its clock. It reads the
+// clock only when a date passes the horizon it last computed (about once
+// per MaxAhead for a live stream). The zero value uses time.Now. It is not
+// safe for concurrent use.
+type Horizon struct {
+	// Now is the clock; nil means time.Now.
+	Now   func() time.Time
+	limit int64 // now + MaxAhead when last read: dates up to it are not ahead
+}
+
+// Ahead reports whether date (Unix nanoseconds) is more than MaxAhead after
+// the clock.
+func (h *Horizon) Ahead(date int64) bool {
+	if date <= h.limit {
+		return false
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	h.limit = now().UnixNano() + int64(MaxAhead)
+	return date > h.limit
+}
+
+// maxAheadIDs bounds how many lines dated beyond MaxAhead a Window
+// remembers; past it, the earliest dated are forgotten (a server that
+// ignores Last-Event-ID may then replay them).
+const maxAheadIDs = 10_000
+
 // Window tracks a stream's position as lines pass: the last id, the newest
 // date, and the ids dated at or after its cutoff (newest - lookback, floored
 // to the millisecond: a resume's `since` has millisecond precision, and the
 // window must hold every line such a `since` can replay), to recognise a
-// replayed line. It is not safe for concurrent use.
+// replayed line. Lines dated more than MaxAhead after the clock do not move
+// the newest date; their ids are kept until the cutoff passes their date.
+// It is not safe for concurrent use.
 type Window struct {
 	lookback int64
 	lastID   string
@@ -57,22 +98,50 @@ type Window struct {
 	ids      map[string]int64 // id -> date, for the lines in the window
 	order    []Seen           // the same lines, in the order added (a queue)
 	head     int              // order[head:] is live
+	ahead    aheadHeap        // lines dated beyond MaxAhead, earliest first
+	horizon  Horizon
 }
 
 // NewWindow returns an empty Window keeping ids within lookback of the
-// newest date.
+// newest date, with the system clock.
 func NewWindow(lookback time.Duration) *Window {
 	return &Window{lookback: int64(lookback), ids: make(map[string]int64)}
 }
 
-// Restore replaces the window's content with p.
+// SetClock replaces the clock that tells a line dated ahead (default
+// time.Now).
+func (w *Window) SetClock(now func() time.Time) { w.horizon = Horizon{Now: now} }
+
+// Ahead reports whether a line dated date (Unix nanoseconds) is dated more
+// than MaxAhead after the clock: Add would not let it move Newest.
+func (w *Window) Ahead(date int64) bool { return w.horizon.Ahead(date) }
+
+// Restore replaces the window's content with p. A line of p.Recent dated
+// after p.Newest was a line dated ahead.
 func (w *Window) Restore(p Position) {
 	w.lastID, w.newest = p.LastID, p.Newest
+	if w.Ahead(w.newest) {
+		// A checkpoint written before lines dated ahead were told apart:
+		// resume from the newest normal line it holds, if any.
+		n := int64(0)
+		for _, s := range p.Recent {
+			if s.Date > n && !w.Ahead(s.Date) {
+				n = s.Date
+			}
+		}
+		if n != 0 {
+			w.newest = n
+		}
+	}
 	clear(w.ids)
 	w.order, w.head = w.order[:0], 0
+	w.ahead = w.ahead[:0]
 	cutoff := w.cutoff()
 	for _, s := range p.Recent {
-		if s.Date >= cutoff {
+		switch {
+		case s.Date > w.newest:
+			w.addAhead(s)
+		case s.Date >= cutoff:
 			w.ids[s.ID] = s.Date
 			w.order = append(w.order, s)
 		}
@@ -100,9 +169,14 @@ func (w *Window) Cutoff() int64 {
 func (w *Window) cutoff() int64 { return floorMs(w.newest - w.lookback) }
 
 // Add records a line. Lines dated before the window's cutoff move LastID but
-// are not kept for dedupe.
+// are not kept for dedupe. Lines dated ahead (see Ahead) move LastID and are
+// kept for dedupe, but do not move Newest.
 func (w *Window) Add(id string, date int64) {
 	w.lastID = id
+	if date > w.newest && w.Ahead(date) {
+		w.addAhead(Seen{ID: id, Date: date})
+		return
+	}
 	if date > w.newest {
 		w.newest = date
 	}
@@ -114,17 +188,34 @@ func (w *Window) Add(id string, date int64) {
 	w.prune(cutoff)
 }
 
+// addAhead keeps a line dated ahead, forgetting the earliest beyond
+// maxAheadIDs.
+func (w *Window) addAhead(s Seen) {
+	w.ids[s.ID] = s.Date
+	heap.Push(&w.ahead, s)
+	for len(w.ahead) > maxAheadIDs {
+		w.forget(heap.Pop(&w.ahead).(Seen))
+	}
+}
+
+// forget deletes s's id unless it was added again with another date.
+func (w *Window) forget(s Seen) {
+	if d, ok := w.ids[s.ID]; ok && d == s.Date {
+		delete(w.ids, s.ID)
+	}
+}
+
 // prune drops ids dated before cutoff. The queue is in insertion order, not
 // date order, so it drops from the head while the head is old and leaves
 // late stragglers to later calls; Position filters them out.
 func (w *Window) prune(cutoff int64) {
 	for w.head < len(w.order) && w.order[w.head].Date < cutoff {
-		s := w.order[w.head]
-		if d, ok := w.ids[s.ID]; ok && d == s.Date {
-			delete(w.ids, s.ID)
-		}
+		w.forget(w.order[w.head])
 		w.order[w.head] = Seen{}
 		w.head++
+	}
+	for len(w.ahead) > 0 && w.ahead[0].Date < cutoff {
+		w.forget(heap.Pop(&w.ahead).(Seen))
 	}
 	// Compact once the dead head is at least half of the queue.
 	if w.head > 1024 && w.head*2 >= len(w.order) {
@@ -149,5 +240,24 @@ func (w *Window) Position() Position {
 			}
 		}
 	}
+	for _, s := range w.ahead {
+		if d, ok := w.ids[s.ID]; ok && d == s.Date && s.Date >= cutoff {
+			p.Recent = append(p.Recent, s)
+		}
+	}
 	return p
+}
+
+// aheadHeap is a min-heap of lines by date (container/heap).
+type aheadHeap []Seen
+
+func (h aheadHeap) Len() int           { return len(h) }
+func (h aheadHeap) Less(i, j int) bool { return h[i].Date < h[j].Date }
+func (h aheadHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *aheadHeap) Push(x any)        { *h = append(*h, x.(Seen)) }
+func (h *aheadHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return s
 }

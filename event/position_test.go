@@ -107,3 +107,76 @@ func TestWindowMillisecondFloor(t *testing.T) {
 		t.Fatalf("floorMs(-1) = %d", got)
 	}
 }
+
+// TestWindowAheadDates: a line dated more than MaxAhead after the clock (a
+// skewed instance) is kept for dedupe and moves LastID, but not Newest, so
+// neither the next `since` nor a checkpoint takes its date (issue 8 case 4).
+func TestWindowAheadDates(t *testing.T) {
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	sec := int64(time.Second)
+	t0 := now.UnixNano()
+	w := NewWindow(2 * time.Second)
+	w.SetClock(func() time.Time { return now })
+	w.Add("a", t0-10*sec)
+	w.Add("x", t0+int64(time.Hour)) // skewed clock
+	w.Add("b", t0-9*sec)
+	w.Add("y", t0+int64(MaxAhead)-sec) // within the tolerance: a normal line
+	if w.Ahead(t0+int64(MaxAhead)-sec) || !w.Ahead(t0+int64(time.Hour)) {
+		t.Fatal("Ahead disagrees with MaxAhead")
+	}
+	p := w.Position()
+	if p.Newest != t0+int64(MaxAhead)-sec || p.LastID != "y" {
+		t.Fatalf("position = %+v", p)
+	}
+	w = NewWindow(2 * time.Second)
+	w.SetClock(func() time.Time { return now })
+	w.Add("a", t0-10*sec)
+	w.Add("x", t0+int64(time.Hour))
+	if !w.Seen("x") {
+		t.Fatal("the line dated ahead is not kept for dedupe")
+	}
+	if p := w.Position(); p.Newest != t0-10*sec || p.LastID != "x" || w.Cutoff() != t0-12*sec {
+		t.Fatalf("the line dated ahead moved the position: %+v", p)
+	}
+	w.Add("b", t0-9*sec)
+	p = w.Position()
+	if p.Newest != t0-9*sec || len(p.Recent) != 3 {
+		t.Fatalf("position = %+v", p)
+	}
+
+	// A restart keeps it, still ahead, and the newest date.
+	w2 := NewWindow(2 * time.Second)
+	w2.SetClock(func() time.Time { return now })
+	w2.Restore(p)
+	if !w2.Seen("x") || !w2.Seen("a") || w2.Position().Newest != t0-9*sec {
+		t.Fatalf("restore: %+v", w2.Position())
+	}
+	// A checkpoint written before this fix, with the date ahead as newest,
+	// resumes from its newest normal line.
+	poisoned := p
+	poisoned.Newest = t0 + int64(time.Hour)
+	w2.Restore(poisoned)
+	if w2.Position().Newest != t0-9*sec || !w2.Seen("x") {
+		t.Fatalf("restore of a poisoned checkpoint: %+v", w2.Position())
+	}
+
+	// Once the clock and the stream catch up past it, it is forgotten.
+	now = now.Add(2 * time.Hour)
+	w.Add("c", t0+int64(time.Hour)+5*sec)
+	if w.Seen("x") || w.Position().Newest != t0+int64(time.Hour)+5*sec {
+		t.Fatalf("not forgotten after the stream passed it: %+v", w.Position())
+	}
+}
+
+func TestWindowAheadBounded(t *testing.T) {
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	w := NewWindow(time.Second)
+	w.SetClock(func() time.Time { return now })
+	base := now.Add(time.Hour).UnixNano()
+	for i := range int64(maxAheadIDs + 10) {
+		w.Add("f"+itoa(i), base+i)
+	}
+	if w.Len() != maxAheadIDs || w.Seen("f0") || !w.Seen("f"+itoa(maxAheadIDs+9)) {
+		t.Fatalf("len %d", w.Len())
+	}
+}

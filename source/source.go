@@ -158,6 +158,7 @@ func New(api string, cfg config.Source, opts Options) *Source {
 	s.receivedBytes = s.m.ReceivedBytes.WithLabelValues(cfg.Name)
 	s.replayed = s.m.Dropped.WithLabelValues("replayed")
 	s.malformedLog = newLogLimiter(10 * time.Second)
+	s.win.SetClock(opts.Now)
 	s.win.Restore(opts.Start)
 	return s
 }

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/logship/logship/config"
+	"github.com/logship/logship/event"
 )
 
 // attemptResult is how one connection ended.
@@ -270,6 +271,12 @@ func (s *Source) handleLog(ctx context.Context, data, frameID string) (fresh boo
 	if s.win.Seen(e.ID) {
 		s.replayed.Inc()
 		return false, nil
+	}
+	if s.win.Ahead(e.Date) {
+		if n, ok := s.malformedLog.allow("date_ahead"); ok {
+			s.log.Warn("line dated ahead of this host's clock (an instance's clock is skewed, or this host's): delivered, but it does not move the resume position",
+				zap.String("id", e.ID), zap.Duration("ahead", time.Duration(e.Date-s.opts.Now().UnixNano())), zap.Duration("tolerance", event.MaxAhead), zap.Int("suppressed", n))
+		}
 	}
 	s.win.Add(e.ID, e.Date)
 	s.emitted++

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,5 +119,53 @@ func TestLimitWhenServerIgnoresLastEventID(t *testing.T) {
 	}
 	if st := emu.Stats(); st.Drops < 2 {
 		t.Fatalf("faults not exercised: %+v", st)
+	}
+}
+
+// TestFutureDatedLines: a line dated an hour ahead (an instance with a
+// skewed clock) is delivered once but moves neither the `since` of the next
+// reconnect nor the checkpoint: before, the next `since` skipped the normal
+// lines that followed (issue 8 case 4: 7 of 10 lost). Run 1 reconnects
+// after the first such line and stops at a limit (saving its checkpoint);
+// run 2 resumes from that checkpoint. Together they deliver every line once,
+// in order, whether the server honours Last-Event-ID or replays from since.
+func TestFutureDatedLines(t *testing.T) {
+	for _, ignore := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ignore_last_event_id=%v", ignore), func(t *testing.T) {
+			start := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+			// 100 ms apart: the 3 s look-back holds ~30 lines, fewer than a
+			// connection carries before it drops.
+			// The backlog starts 2 h ago; a skewed line is dated 3 h after
+			// its place: an hour after the wall clock.
+			emu, api := startEmulator(t, emulator.Options{Apps: []emulator.App{{Backlog: 300, Start: start, Spacing: 100 * time.Millisecond, FutureEvery: 60, FutureSkew: 3 * time.Hour}},
+				Token: "test-token", Seed: 21, IgnoreLastEventID: ignore, Faults: emulator.Faults{DropEvery: 70}})
+			apps := emu.Apps()
+			lines := emu.Lines(apps[0].ID)
+			var future []int
+			for i, l := range lines {
+				if l.Date.After(time.Now().Add(30 * time.Minute)) {
+					future = append(future, i)
+				}
+			}
+			if len(future) == 0 || future[0] > 150 {
+				t.Fatalf("seed gives future-dated lines at %v: pick another", future)
+			}
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out.ndjson")
+			base := backfillYAML(api, filepath.Join(dir, "state"), out, apps, "")
+			// until past the future-dated lines, so that the server keeps them.
+			base = strings.Replace(base, start.Add(time.Hour).Format(time.RFC3339Nano), start.Add(4*time.Hour).Format(time.RFC3339Nano), 1)
+			limit := future[0] + 100 // past the first one and a reconnect
+			run1 := strings.Replace(base, "    lookback: 3s\n", fmt.Sprintf("    lookback: 3s\n    limit: %d\n", limit), 1)
+			runBackfill(t, run1, 0)
+			if got := len(fileIDs(t, out)[apps[0].ID]); got != limit {
+				t.Fatalf("run 1 delivered %d lines, want %d", got, limit)
+			}
+			runBackfill(t, base, 0)
+			checkExactlyOnceInOrder(t, emu, apps, fileIDs(t, out))
+			if st := emu.Stats(); st.Drops < 2 {
+				t.Fatalf("no reconnect: %+v", st)
+			}
+		})
 	}
 }
