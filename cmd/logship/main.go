@@ -56,6 +56,9 @@ const usage = `usage:
 
 run and validate also take --log-level (debug, info, warn, error) and
 --log-format (json, console), over the file's log.level and log.format.
+Without --config, they take the configuration from the environment:
+LOGSHIP_CONFIG (a whole YAML configuration), or LOGSHIP_OWNER_ID and
+LOGSHIP_APPLICATION_IDS with the other LOGSHIP_* variables (see README).
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -126,9 +129,19 @@ type configSource struct {
 	path, logLevel, logFormat string
 }
 
-// load loads and validates the configuration (again, at SIGHUP).
+// load loads and validates the configuration (again, at SIGHUP): the
+// file, or without one the environment (envConfigYAML).
 func (c configSource) load() (*config.Config, error) {
-	cfg, err := config.Load(c.path, os.LookupEnv, sinkTable.Config())
+	var cfg *config.Config
+	var err error
+	if c.path != "" {
+		cfg, err = config.Load(c.path, os.LookupEnv, sinkTable.Config())
+	} else {
+		var data []byte
+		if data, err = envConfigYAML(os.LookupEnv); err == nil {
+			cfg, err = config.Parse(data, os.LookupEnv, sinkTable.Config())
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +169,9 @@ func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, c
 	if err := fs.Parse(args); err != nil {
 		return nil, src, exitUsage
 	}
-	if src.path == "" {
-		fmt.Fprintf(stderr, "logship %s: --config FILE is required\n", name)
+	if src.path == "" && !envConfigured(os.LookupEnv) {
+		fmt.Fprintf(stderr, "logship %s: --config FILE is required (or the configuration in the environment: %s, or %s and %s)\n",
+			name, envWholeConfig, envOwner, envApps)
 		return nil, src, exitUsage
 	}
 	switch src.logLevel {
@@ -172,7 +186,11 @@ func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, c
 		fmt.Fprintf(stderr, "logship %s: --log-format must be json or console\n", name)
 		return nil, src, exitUsage
 	}
-	path := &src.path
+	where := src.path
+	if where == "" {
+		where = "configuration from the environment"
+	}
+	path := &where
 	cfg, err := src.load()
 	if err != nil {
 		var ps config.Problems
