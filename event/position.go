@@ -21,6 +21,9 @@ type Position struct {
 	// Recent holds the lines dated at or after Since, in the
 	// order they were added.
 	Recent []Seen
+	// Delivered counts the lines up to this position since the source's
+	// first (what `limit` counts across restarts).
+	Delivered int64
 }
 
 // Seen is one id with its date (Unix nanoseconds).
@@ -100,6 +103,7 @@ type Window struct {
 	head     int              // order[head:] is live
 	ahead    aheadHeap        // lines dated beyond MaxAhead, earliest first
 	horizon  Horizon
+	count    int64 // lines added, from the restored Position's Delivered
 }
 
 // NewWindow returns an empty Window keeping ids within lookback of the
@@ -119,7 +123,7 @@ func (w *Window) Ahead(date int64) bool { return w.horizon.Ahead(date) }
 // Restore replaces the window's content with p. A line of p.Recent dated
 // after p.Newest was a line dated ahead.
 func (w *Window) Restore(p Position) {
-	w.lastID, w.newest = p.LastID, p.Newest
+	w.lastID, w.newest, w.count = p.LastID, p.Newest, p.Delivered
 	if w.Ahead(w.newest) {
 		// A checkpoint written before lines dated ahead were told apart:
 		// resume from the newest normal line it holds, if any.
@@ -173,6 +177,7 @@ func (w *Window) cutoff() int64 { return floorMs(w.newest - w.lookback) }
 // kept for dedupe, but do not move Newest.
 func (w *Window) Add(id string, date int64) {
 	w.lastID = id
+	w.count++
 	if date > w.newest && w.Ahead(date) {
 		w.addAhead(Seen{ID: id, Date: date})
 		return
@@ -230,7 +235,7 @@ func (w *Window) Len() int { return len(w.ids) }
 
 // Position returns a copy of the window's state.
 func (w *Window) Position() Position {
-	p := Position{LastID: w.lastID, Newest: w.newest}
+	p := Position{LastID: w.lastID, Newest: w.newest, Delivered: w.count}
 	cutoff := w.cutoff()
 	p.Recent = make([]Seen, 0, len(w.ids))
 	for _, s := range w.order[w.head:] {

@@ -180,3 +180,15 @@ func TestWindowAheadBounded(t *testing.T) {
 		t.Fatalf("len %d", w.Len())
 	}
 }
+
+// TestWindowDelivered: a Window counts the lines added, from the count of
+// the position it was restored from (what `limit` counts across restarts).
+func TestWindowDelivered(t *testing.T) {
+	w := NewWindow(time.Second)
+	w.Restore(Position{LastID: "a", Newest: int64(time.Hour), Delivered: 40})
+	w.Add("b", int64(time.Hour)+1)
+	w.Add("c", 1) // before the cutoff: counted all the same
+	if got := w.Position().Delivered; got != 42 {
+		t.Fatalf("delivered = %d, want 42", got)
+	}
+}

@@ -17,22 +17,27 @@ import (
 	"github.com/logship/logship/event"
 )
 
-// checkpointVersion is the format of the checkpoint file this build writes
-// and reads. Version 1 was one file per source under state_dir/checkpoints/;
-// this build reads those once (migration) and then writes version 2.
+// checkpointVersion is the format of the checkpoint file this build writes.
+// Version 1 was one file per source under state_dir/checkpoints/; this
+// build reads those once (migration) and then writes version 3.
 //
-// Version 2 is one JSON object:
+// Version 3 is one JSON object:
 //
-//	{"version":2,"saved_at":"…","sources":[
+//	{"version":3,"saved_at":"…","sources":[
 //	  {"source":"…","application_id":"app_…",
-//	   "positions":[{"last_id":"…","newest":"…","newest_ns":N,"recent":[["id",N],…]}],
+//	   "positions":[{"last_id":"…","newest":"…","newest_ns":N,"recent":[["id",N],…],"delivered":N}],
 //	   "sinks":{"file":0,"http":0}}]}
 //
 // Each source lists its distinct delivered positions once and maps every
 // sink name to one of them (sinks that agree, the common case, share one).
-// A later version may add keys to a source's object: a reader refuses a
+// "delivered" (absent when 0) counts the lines up to the position, for
+// `limit` across restarts. Version 2 is version 3 without "delivered"; this
+// build reads it (as 0). A later version may add keys: a reader refuses a
 // version it does not know rather than guessing.
-const checkpointVersion = 2
+const checkpointVersion = 3
+
+// checkpointVersionNoCount is version 3 without "delivered", still read.
+const checkpointVersionNoCount = 2
 
 // Names inside state_dir.
 const (
@@ -224,6 +229,7 @@ type (
 		LastID      string     `json:"last_id"`
 		NewestNanos int64      `json:"newest_ns"`
 		Recent      []seenPair `json:"recent"`
+		Delivered   int64      `json:"delivered"`
 	}
 	// seenPair is an event.Seen as ["id", date_ns].
 	seenPair event.Seen
@@ -250,8 +256,8 @@ func (s *Store) decode(data []byte) error {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return fmt.Errorf("is corrupt (%v): fix or remove it to start from `since`", err)
 	}
-	if f.Version != checkpointVersion {
-		return fmt.Errorf("has version %d, this logship reads version %d", f.Version, checkpointVersion)
+	if f.Version != checkpointVersion && f.Version != checkpointVersionNoCount {
+		return fmt.Errorf("has version %d, this logship reads versions %d and %d", f.Version, checkpointVersionNoCount, checkpointVersion)
 	}
 	for i, raw := range f.Sources {
 		var r recordJSON
@@ -281,10 +287,16 @@ func (s *Store) decode(data []byte) error {
 func (r *recordJSON) checkpoint() (Checkpoint, error) {
 	ps := make([]event.Position, len(r.Positions))
 	for i, p := range r.Positions {
-		if (p.LastID == "") != (p.NewestNanos == 0) || (p.LastID == "" && len(p.Recent) > 0) {
+		// A last id without a newest date is a position of lines dated
+		// ahead of the clock only (they move the last id, not the date),
+		// which Recent then holds.
+		if (p.LastID == "") != (p.NewestNanos == 0 && len(p.Recent) == 0) || (p.LastID == "" && p.Delivered != 0) {
 			return Checkpoint{}, fmt.Errorf("positions[%d]: no position", i)
 		}
-		ps[i] = event.Position{LastID: p.LastID, Newest: p.NewestNanos}
+		if p.Delivered < 0 {
+			return Checkpoint{}, fmt.Errorf("positions[%d]: negative delivered", i)
+		}
+		ps[i] = event.Position{LastID: p.LastID, Newest: p.NewestNanos, Delivered: p.Delivered}
 		if len(p.Recent) > 0 {
 			ps[i].Recent = make([]event.Seen, len(p.Recent))
 			for j, sp := range p.Recent {
@@ -493,7 +505,12 @@ func appendRecord(b []byte, sinks []string, st SourceState) []byte {
 			b = strconv.AppendInt(b, r.Date, 10)
 			b = append(b, ']')
 		}
-		b = append(b, "]}"...)
+		b = append(b, ']')
+		if p.Delivered != 0 {
+			b = append(b, `,"delivered":`...)
+			b = strconv.AppendInt(b, p.Delivered, 10)
+		}
+		b = append(b, '}')
 	}
 	b = append(b, `],"sinks":{`...)
 	for k, name := range sinks {
@@ -509,7 +526,7 @@ func appendRecord(b []byte, sinks []string, st SourceState) []byte {
 
 // samePosition reports whether a and b are the same position.
 func samePosition(a, b event.Position) bool {
-	return a.LastID == b.LastID && a.Newest == b.Newest && slices.Equal(a.Recent, b.Recent)
+	return a.LastID == b.LastID && a.Newest == b.Newest && a.Delivered == b.Delivered && slices.Equal(a.Recent, b.Recent)
 }
 
 // writeReplace writes data to path through a synced temp file and a

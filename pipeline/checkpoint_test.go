@@ -27,7 +27,7 @@ func TestStoreRoundTrip(t *testing.T) {
 		t.Fatalf("missing checkpoint: %+v, %v", cp, err)
 	}
 	a := event.Position{LastID: "x9", Newest: 1_700_000_000_123_000_000,
-		Recent: []event.Seen{{ID: "x8", Date: 1_700_000_000_000_000_000}, {ID: "x9", Date: 1_700_000_000_123_000_000}}}
+		Recent: []event.Seen{{ID: "x8", Date: 1_700_000_000_000_000_000}, {ID: "x9", Date: 1_700_000_000_123_000_000}}, Delivered: 42}
 	b := event.Position{LastID: `we"ird\id`, Newest: 1_600_000_000_000_000_001}
 	sinks := []string{"file", "http", "kafka", "late"}
 	states := []SourceState{
@@ -58,7 +58,7 @@ func TestStoreRoundTrip(t *testing.T) {
 		Version int
 		Sources []struct{ Positions []json.RawMessage }
 	}
-	if err := json.Unmarshal(data, &f); err != nil || f.Version != 2 || len(f.Sources) != 2 ||
+	if err := json.Unmarshal(data, &f); err != nil || f.Version != 3 || len(f.Sources) != 2 ||
 		len(f.Sources[0].Positions) != 3 || len(f.Sources[1].Positions) != 1 {
 		t.Fatalf("file: %v\n%s", err, data)
 	}
@@ -89,7 +89,7 @@ func TestStoreRefusesBadCheckpoints(t *testing.T) {
 	}{
 		{"corrupt", `{"version":2,"sources":[`, "is corrupt"},
 		{"truncated to nothing", ``, "is corrupt"},
-		{"other version", `{"version":7,"sources":[]}`, "has version 7, this logship reads version 2"},
+		{"other version", `{"version":7,"sources":[]}`, "has version 7, this logship reads versions 2 and 3"},
 		{"other application", `{"version":2,"sources":[{"source":"src","application_id":"app_2","positions":[` + pos + `],"sinks":{"f":0}}]}`, "belongs to application app_2"},
 		{"no position", `{"version":2,"sources":[{"source":"src","application_id":"app_1","positions":[{"last_id":"a"}],"sinks":{"f":0}}]}`, "no position"},
 		{"sink without position", `{"version":2,"sources":[{"source":"src","application_id":"app_1","positions":[` + pos + `],"sinks":{"f":1}}]}`, "sink f: no position 1"},
@@ -198,5 +198,20 @@ func TestCheckpointResume(t *testing.T) {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestStoreVersion2AndAheadOnly: a version 2 file (no "delivered") reads as
+// 0 delivered; a position holding only lines dated ahead of the clock (a
+// last id, no newest date, the lines in recent) loads.
+func TestStoreVersion2AndAheadOnly(t *testing.T) {
+	dir := t.TempDir()
+	v2 := `{"version":2,"sources":[{"source":"src","application_id":"app_1","positions":[{"last_id":"a","newest_ns":1,"recent":[["a",1]]},{"last_id":"f","newest_ns":0,"recent":[["f",9]]}],"sinks":{"x":0,"y":1}}]}`
+	if err := os.WriteFile(filepath.Join(dir, "checkpoints.json"), []byte(v2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := openStore(t, dir).Load("src", "app_1")
+	if err != nil || cp.Sinks["x"].LastID != "a" || cp.Sinks["x"].Delivered != 0 || cp.Sinks["y"].LastID != "f" || len(cp.Sinks["y"].Recent) != 1 {
+		t.Fatalf("got %+v, %v", cp, err)
 	}
 }

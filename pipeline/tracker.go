@@ -65,6 +65,7 @@ type span struct {
 	newest  int64
 	recent  []event.Seen // not in date order; pruned when it doubles
 	kept    int          // len(recent) after the last prune
+	count   int64        // events added (Position.Delivered)
 }
 
 // laneOutcome is what became of an event for one sink, as fanOut reports
@@ -236,7 +237,7 @@ const maxAheadIDs = 10_000
 // restore sets the span to a saved position. Lines of p.Recent dated after
 // p.Newest were dated ahead of the clock.
 func (sp *span) restore(p event.Position, r *spanRules) {
-	*sp = span{lastID: p.LastID, newest: p.Newest, recent: slices.Clone(p.Recent)}
+	*sp = span{lastID: p.LastID, newest: p.Newest, recent: slices.Clone(p.Recent), count: p.Delivered}
 	sp.prune(r)
 }
 
@@ -244,6 +245,7 @@ func (sp *span) restore(p event.Position, r *spanRules) {
 // (a skewed instance) moves the last id but not the newest date, and is
 // kept for dedupe until the newest date passes it (issue 8 case 4).
 func (sp *span) add(seq uint64, id string, date int64, r *spanRules) {
+	sp.count++
 	if seq >= sp.lastSeq {
 		sp.lastSeq, sp.lastID = seq, id
 	}
@@ -265,6 +267,7 @@ func (sp *span) merge(o *span, r *spanRules) {
 		sp.lastSeq, sp.lastID = o.lastSeq, o.lastID
 	}
 	sp.newest = max(sp.newest, o.newest)
+	sp.count += o.count
 	if len(o.recent) > 0 {
 		sp.recent = append(sp.recent, o.recent...)
 		if len(sp.recent) > 2*sp.kept+64 {
@@ -314,7 +317,7 @@ func (sp *span) prune(r *spanRules) {
 
 // position returns the span as a Position (a copy).
 func (sp *span) position(r *spanRules) event.Position {
-	p := event.Position{LastID: sp.lastID, Newest: sp.newest}
+	p := event.Position{LastID: sp.lastID, Newest: sp.newest, Delivered: sp.count}
 	if sp.newest == 0 && sp.lastID == "" {
 		return p
 	}

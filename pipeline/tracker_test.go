@@ -146,10 +146,17 @@ func TestTrackerRandomAgainstWindow(t *testing.T) {
 							continue
 						}
 						last := seqOf[p.LastID]
+						covered := int64(0)
 						for i := range evs {
 							if evs[i].Stream == s && evs[i].Seq <= last && owed[i][k] && !acked[i][k] {
 								t.Fatalf("seed %d: sink %d stream %d at %s, but %s is not acked", seed, k, s, p.LastID, evs[i].ID)
 							}
+							if evs[i].Stream == s && evs[i].Seq <= last {
+								covered++
+							}
+						}
+						if p.Delivered != covered {
+							t.Fatalf("seed %d: sink %d stream %d at %s: delivered %d, want %d", seed, k, s, p.LastID, p.Delivered, covered)
 						}
 					}
 				}
@@ -165,7 +172,7 @@ func TestTrackerRandomAgainstWindow(t *testing.T) {
 					}
 				}
 				want := w.Position()
-				if p.LastID != want.LastID || p.Newest != want.Newest || !sameSet(p.Recent, want.Recent) {
+				if p.LastID != want.LastID || p.Newest != want.Newest || p.Delivered != want.Delivered || !sameSet(p.Recent, want.Recent) {
 					t.Fatalf("seed %d: sink %d stream %d: position %s/%d/%d ids, want %s/%d/%d ids", seed, k, s,
 						p.LastID, p.Newest, len(p.Recent), want.LastID, want.Newest, len(want.Recent))
 				}

@@ -71,7 +71,8 @@ type Source struct {
 
 	// Read position: what this process has emitted, for reconnects.
 	win *event.Window
-	// emitted counts lines handed to the Output, for `limit`.
+	// emitted counts lines handed to the Output, for `limit`, from the
+	// lines the start position says were delivered before.
 	emitted int
 	// since is the `since` asked while nothing was read yet.
 	since time.Time
@@ -160,6 +161,7 @@ func New(api string, cfg config.Source, opts Options) *Source {
 	s.malformedLog = newLogLimiter(10 * time.Second)
 	s.win.SetClock(opts.Now)
 	s.win.Restore(opts.Start)
+	s.emitted = int(opts.Start.Delivered)
 	return s
 }
 

@@ -274,3 +274,19 @@ func TestLimitCountsDeliveredLines(t *testing.T) {
 		})
 	}
 }
+
+// TestLimitFromStartPosition: a source resumes its count toward `limit`
+// from the start position's Delivered (the checkpoint's), and completes at
+// once when the limit was already reached.
+func TestLimitFromStartPosition(t *testing.T) {
+	emu, api := serveEmulator(t, emulator.Options{Apps: []emulator.App{{Backlog: 500}}, Seed: 6})
+	app := emu.Apps()[0]
+	cfg := sourceConfig(app)
+	cfg.Limit = 300
+	out := runSource(t, api, cfg, Options{Start: event.Position{Delivered: 290}})
+	checkOnceInOrder(t, out.ids(), emu.Lines(app.ID)[:10])
+	before := len(emu.Requests())
+	if got := runSource(t, api, cfg, Options{Start: event.Position{Delivered: 300}}).ids(); len(got) != 0 || len(emu.Requests()) != before {
+		t.Fatalf("limit already reached: %d lines, %d requests", len(got), len(emu.Requests())-before)
+	}
+}

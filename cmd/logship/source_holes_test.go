@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,5 +168,51 @@ func TestFutureDatedLines(t *testing.T) {
 				t.Fatalf("no reconnect: %+v", st)
 			}
 		})
+	}
+}
+
+// TestLimitPersistedAcrossRestart: the lines delivered toward `limit` are
+// saved with the checkpoint, so a restart asks only for the rest: run 1 is
+// stopped (SIGTERM's path) partway, run 2 completes, and together they
+// deliver exactly limit lines, each once (before, run 2 asked for the whole
+// limit again).
+func TestLimitPersistedAcrossRestart(t *testing.T) {
+	emu, api := startEmulator(t, emulator.Options{Apps: smallApps(1000)[:1], Token: "test-token", Seed: 5})
+	apps := emu.Apps()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.ndjson")
+	yaml := strings.Replace(backfillYAML(api, filepath.Join(dir, "state"), out, apps, ""), "    lookback: 3s\n", "    lookback: 3s\n    limit: 600\n", 1)
+	// About 200 lines a second, so that run 1 can be stopped partway.
+	yaml = strings.Replace(yaml, "throttle_elements: 5000\n    throttle_per_ms: 10\n", "throttle_elements: 20\n    throttle_per_ms: 100\n", 1)
+	cfg := loadTestConfig(t, writeConfig(t, dir, yaml))
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if b, err := os.ReadFile(out); err == nil && bytes.Count(b, []byte("\n")) >= 100 {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	if code, logs := runInProcess(ctx, t, cfg); code != 0 {
+		t.Fatalf("run 1: exit %d: %s", code, logs)
+	}
+	first := len(fileIDs(t, out)[apps[0].ID])
+	if first < 100 || first >= 600 {
+		t.Fatalf("run 1 delivered %d lines: not stopped partway", first)
+	}
+	runBackfill(t, yaml, 0)
+	got := fileIDs(t, out)[apps[0].ID]
+	want := emu.Lines(apps[0].ID)[:600]
+	if len(got) != len(want) {
+		t.Fatalf("run 1 delivered %d lines, run 2 %d: %d in all, want 600", first, len(got)-first, len(got))
+	}
+	for i := range want {
+		if got[i] != want[i].ID {
+			t.Fatalf("line %d: %s, want %s", i, got[i], want[i].ID)
+		}
 	}
 }
