@@ -119,7 +119,7 @@ type Source struct {
 	HeartbeatTimeout time.Duration `yaml:"heartbeat_timeout"`
 	// MaxEventBytes: a log line larger than this goes to the dead-letter
 	// file instead of the sinks. Default 1 MiB.
-	MaxEventBytes int `yaml:"max_event_bytes"`
+	MaxEventBytes ByteSize `yaml:"max_event_bytes"`
 
 	// SinceTime and UntilTime are Since and Until parsed by Validate (zero
 	// when unset).
@@ -220,14 +220,14 @@ type Fields struct {
 // MaxEvents events or MaxBytes bytes, or MaxWait after its first event.
 type Batch struct {
 	MaxEvents int           `yaml:"max_events"` // default 1000
-	MaxBytes  int           `yaml:"max_bytes"`  // default 1 MiB
+	MaxBytes  ByteSize      `yaml:"max_bytes"`  // default 1 MiB
 	MaxWait   time.Duration `yaml:"max_wait"`   // default 200ms
 }
 
 // Buffer bounds the memory each sink may hold (queued and in flight).
 type Buffer struct {
 	// MaxBytes is the bound (default 64 MiB); at least Batch.MaxBytes.
-	MaxBytes int `yaml:"max_bytes"`
+	MaxBytes ByteSize `yaml:"max_bytes"`
 	// WhenFull is what happens to an event that does not fit: `block`
 	// (default, empty too: wait, which stops reading the streams) or
 	// `drop_newest` (drop it for this sink, counted as

@@ -326,20 +326,20 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 			d.probs.add(path, "must be true or false")
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		i, ok := parseInt(s, strings.HasSuffix(path, "bytes"))
+		i, ok := parsePlainInt(s)
 		switch {
 		case !ok:
-			d.probs.add(path, "must be "+describeInt(path))
+			d.probs.add(path, "must be an integer")
 		case v.OverflowInt(i):
 			d.probs.add(path, "out of range")
 		default:
 			v.SetInt(i)
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		i, ok := parseInt(s, strings.HasSuffix(path, "bytes"))
+		i, ok := parsePlainInt(s)
 		switch {
 		case !ok:
-			d.probs.add(path, "must be "+describeInt(path))
+			d.probs.add(path, "must be an integer")
 		case i < 0:
 			d.probs.add(path, "must not be negative")
 		case v.OverflowUint(uint64(i)):
@@ -357,70 +357,6 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	default:
 		d.probs.add(path, "unsupported setting type")
 	}
-}
-
-// parseInt parses a YAML integer: decimal (a leading 0 is not octal),
-// 0x, 0o or 0b, `_` between digits. With size, a byte size with a unit is
-// accepted too: k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (powers of
-// 1024), optionally followed by B, as in 64MiB or 1.5GB.
-func parseInt(s string, size bool) (int64, bool) {
-	if i, ok := parsePlainInt(s); ok {
-		return i, true
-	}
-	if !size {
-		return 0, false
-	}
-	return parseByteSize(s)
-}
-
-func parsePlainInt(s string) (int64, bool) {
-	body := strings.TrimLeft(s, "+-")
-	if len(body) > 1 && body[0] == '0' && body[1] >= '0' && body[1] <= '9' {
-		// 0640 is 640, as in YAML 1.2; base 0 would read it as octal.
-		s = s[:len(s)-len(body)] + strings.TrimLeft(body, "0")
-		if strings.TrimLeft(body, "0") == "" {
-			return 0, true
-		}
-	}
-	i, err := strconv.ParseInt(s, 0, 64)
-	return i, err == nil
-}
-
-func parseByteSize(s string) (int64, bool) {
-	num := strings.TrimRight(s, "kKmMgGtTiB ")
-	unit := strings.TrimSpace(s[len(num):])
-	if num == "" || unit == "" || strings.HasPrefix(num, "-") {
-		return 0, false
-	}
-	unit = strings.TrimSuffix(unit, "B")
-	mult := 1.0
-	if unit != "" {
-		base := 1000.0
-		if strings.HasSuffix(unit, "i") {
-			base, unit = 1024, strings.TrimSuffix(unit, "i")
-		}
-		p := strings.Index("KMGT", strings.ToUpper(unit))
-		if len(unit) != 1 || p < 0 {
-			return 0, false
-		}
-		mult = math.Pow(base, float64(p+1))
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || math.IsNaN(f) || f < 0 {
-		return 0, false
-	}
-	b := f * mult
-	if b >= math.MaxInt64 || b != math.Trunc(b) {
-		return 0, false
-	}
-	return int64(b), true
-}
-
-func describeInt(path string) string {
-	if strings.HasSuffix(path, "bytes") {
-		return "a byte size such as 1048576, 512KiB or 64MiB"
-	}
-	return "an integer"
 }
 
 // describe names what a value of type t is written as, after "must be".

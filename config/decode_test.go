@@ -104,7 +104,7 @@ func TestSinkTypeStructs(t *testing.T) {
     topic: t
     timeout: 4s
 `, nil)
-	if c.Sinks[1].File.Path != "/a.ndjson" || c.Sinks[1].HTTP.URL != "" {
+	if fileOf(c, 1).Path != "/a.ndjson" || c.Sinks[1].HTTP.URL != "" {
 		t.Errorf("file sink %+v", c.Sinks[1])
 	}
 	if c.Sinks[2].HTTP.Timeout != 3*time.Second || c.Sinks[2].Kafka.Timeout == 3*time.Second {
@@ -193,11 +193,8 @@ sinks:
 	if p.Throttle.Rate != 25 || p.Batch.MaxBytes != 1_500_000 || p.Batch.MaxWait != 90*time.Second || p.Buffer.MaxBytes != 1<<30 {
 		t.Errorf("pipeline %+v", p)
 	}
-	if f := c.Sinks[0].File; f.Mode != "0600" || f.ReconcileBytes != 100 {
+	if f := fileOf(c, 0); f.Mode != "0600" || f.ReconcileBytes != 100 {
 		t.Errorf("file %+v", f)
-	}
-	if m, ok := c.Sinks[0].File.FileMode(); !ok || m != 0o600 {
-		t.Errorf("FileMode %o %v", m, ok)
 	}
 	if k := c.Sinks[1].Kafka; len(k.Brokers) != 1 || k.Topic != "007" || !k.TLS.Enabled {
 		t.Errorf("kafka %+v", k)
@@ -217,14 +214,15 @@ func TestParseByteSize(t *testing.T) {
 		{"1 mib", 0, false}, {"99999999TiB", 0, false}, {"", 0, false},
 	}
 	for _, tt := range tests {
-		got, ok := parseInt(tt.in, true)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("parseInt(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		var got ByteSize
+		err := got.UnmarshalYAML(&yaml.Node{Kind: yaml.ScalarNode, Value: tt.in})
+		if int64(got) != tt.want || (err == nil) != tt.ok {
+			t.Errorf("ByteSize %q = %d, %v; want %d, %v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
-	if _, ok := parseInt("1MiB", false); ok {
-		t.Error("a unit is accepted only for byte sizes")
-	}
+	// A unit is accepted only for byte sizes (not by key name).
+	got := parseProblems(t, strings.Replace(base, "app_1\n", "app_1\n    limit: 1MiB\n", 1), nil)
+	checkProblems(t, got, []string{"sources[0].limit: must be an integer"}, true)
 }
 
 func TestMerge(t *testing.T) {
@@ -238,7 +236,7 @@ func TestMerge(t *testing.T) {
       <<: *b
       max_events: 9
 `, nil)
-	if c.Sinks[2].File.Path != "/b" || c.Sinks[2].Type != "file" {
+	if fileOf(c, 2).Path != "/b" || c.Sinks[2].Type != "file" {
 		t.Errorf("merged sink %+v", c.Sinks[2])
 	}
 	if b := c.Sinks[2].Batch; b.MaxEvents != 9 || b.MaxWait != time.Second {

@@ -85,8 +85,6 @@ func (c *Config) resolve() {
 	for i := range c.Sinks {
 		s := &c.Sinks[i]
 		switch s.Type {
-		case "file":
-			s.File.setDefaults()
 		case "http":
 			s.HTTP.setDefaults()
 		case "kafka":

@@ -1,8 +1,9 @@
-package config
+package config_test
 
 import (
 	"bytes"
 	"errors"
+	"github.com/logship/logship/config"
 	"io"
 	"os"
 	"testing"
@@ -35,7 +36,7 @@ func TestKubernetesConfigMapLoads(t *testing.T) {
 			continue
 		}
 		found = true
-		cfg, err := Parse([]byte(doc.Data["config.yaml"]), func(string) (string, bool) { return "", false }, testSinks)
+		cfg, err := config.Parse([]byte(doc.Data["config.yaml"]), func(string) (string, bool) { return "", false }, sinkTypes)
 		if err == nil {
 			err = cfg.Validate()
 		}

@@ -1,7 +1,8 @@
-package config
+package config_test
 
 import (
 	"bytes"
+	"github.com/logship/logship/config"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,7 +32,7 @@ func TestExamples(t *testing.T) {
 	for _, f := range exampleFiles(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			env := envOf("HOME", t.TempDir())
-			c, err := Load(f, env, testSinks)
+			c, err := config.Load(f, env, sinkTypes)
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -42,9 +43,9 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c2, err := Parse(out, env, testSinks)
+			c2, err := config.Parse(out, env, sinkTypes)
 			if err != nil {
-				t.Fatalf("Parse(Redacted()): %v\n%s", err, out)
+				t.Fatalf("config.Parse(Redacted()): %v\n%s", err, out)
 			}
 			out2, err := c2.Redacted()
 			if err != nil {
@@ -95,7 +96,10 @@ func TestFullExampleHasContractKeys(t *testing.T) {
 			walk(n.Content[0], path)
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				p := joinKey(path, n.Content[i].Value)
+				p := n.Content[i].Value
+				if path != "" {
+					p = path + "." + p
+				}
 				keys = append(keys, p)
 				walk(n.Content[i+1], p)
 			}

@@ -114,7 +114,28 @@ func (c *testStdout) Validate() Problems {
 	return nil
 }
 
+// testFile stands for the file sink's configuration: enough to test the
+// loader (the file sink's own checks are tested in sinks/file).
+type testFile struct {
+	Path           string   `yaml:"path"`
+	Mode           string   `yaml:"mode"`
+	ReconcileBytes ByteSize `yaml:"reconcile_bytes"`
+}
+
+func (c *testFile) Validate() Problems {
+	if c.Path == "" {
+		return Problems{{Path: "path", Message: "required"}}
+	}
+	return nil
+}
+
+func (c *testFile) LocalFile() (string, string) { return "path", c.Path }
+
 // testSinks are the sink types the tests load configurations with.
 var testSinks = []SinkFactory{
 	{Type: "stdout", NewDefaultConfig: func() SinkConfig { return &testStdout{Format: "json"} }},
+	{Type: "file", NewDefaultConfig: func() SinkConfig { return &testFile{Mode: "0640", ReconcileBytes: 64 << 20} }},
 }
+
+// fileOf returns the settings of sink i, a file sink.
+func fileOf(c *Config, i int) *testFile { return c.Sinks[i].Settings.(*testFile) }

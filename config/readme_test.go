@@ -1,6 +1,7 @@
-package config
+package config_test
 
 import (
+	"github.com/logship/logship/config"
 	"os"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func TestREADMEExampleLoads(t *testing.T) {
 	block = strings.TrimSpace(block)
 	block = strings.TrimPrefix(block, "```yaml")
 	block = strings.TrimSuffix(block, "```")
-	cfg, err := Parse([]byte(block), func(string) (string, bool) { return "", false }, testSinks)
+	cfg, err := config.Parse([]byte(block), func(string) (string, bool) { return "", false }, sinkTypes)
 	if err != nil {
 		t.Fatalf("README example: %v", err)
 	}

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -16,6 +15,13 @@ type SinkConfig interface {
 	// key path relative to the sink ("url", "auth.token"; the loader adds
 	// "sinks[i]."). It does no I/O, and messages never quote values.
 	Validate() Problems
+}
+
+// LocalFiler is implemented by the sink configurations that write a local
+// file, so that the loader can check that no two sinks, nor a sink and the
+// dead-letter file, share one. key is the file's key relative to the sink.
+type LocalFiler interface {
+	LocalFile() (key, path string)
 }
 
 // SinkFactory is what the loader needs of a sink type.
@@ -52,21 +58,18 @@ type Sink struct {
 	// it (nil when the type is unknown).
 	Settings SinkConfig `yaml:"-"`
 
-	File  FileSink  `yaml:"-"`
 	HTTP  HTTPSink  `yaml:"-"`
 	Kafka KafkaSink `yaml:"-"`
 }
 
 // legacySinkTypes are the types whose settings still live in this package.
-var legacySinkTypes = []string{"file", "http", "kafka"}
+var legacySinkTypes = []string{"http", "kafka"}
 
 // settingsOf returns a pointer to the settings of sink type typ inside s:
 // Settings, or one of the structs still kept here (nil for an unknown
 // type).
 func (s *Sink) settingsOf(typ string) any {
 	switch typ {
-	case "file":
-		return &s.File
 	case "http":
 		return &s.HTTP
 	case "kafka":
@@ -94,22 +97,4 @@ func (s Sink) MarshalYAML() (any, error) {
 		n.Content = append(n.Content, tn.Content...)
 	}
 	return &n, nil
-}
-
-// FileSink appends NDJSON to a file.
-type FileSink struct {
-	// Path is the file to append to (required). Two file sinks may not
-	// share it, nor may it be the dead-letter file.
-	Path string `yaml:"path"`
-	// Fsync is `batch` (default: fsync before a batch is acknowledged),
-	// `interval` (every FsyncInterval) or `never`.
-	Fsync string `yaml:"fsync"`
-	// FsyncInterval is the period of Fsync `interval` (default 1s).
-	FsyncInterval time.Duration `yaml:"fsync_interval"`
-	// Mode is the file's permission bits, as an octal string (default
-	// 0640); it applies when logship creates the file.
-	Mode string `yaml:"mode"`
-	// ReconcileBytes is how much of the file's tail is read at start to skip
-	// events written after the last checkpoint (default 64 MiB).
-	ReconcileBytes int64 `yaml:"reconcile_bytes"`
 }

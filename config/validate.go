@@ -250,21 +250,21 @@ func (c *Config) validateSinks(ps *Problems) {
 			ps.add(p+".in_flight", "must be at least 1")
 		}
 		c.validateSinkLimits(ps, i, p)
+		if lf, ok := s.Settings.(LocalFiler); ok && typed != nil {
+			key, path := lf.LocalFile()
+			if path != "" {
+				clean := filepath.Clean(path)
+				if j, dup := files[clean]; dup {
+					ps.add(joinKey(p, key), fmt.Sprintf("same file as sinks[%d]", j))
+				} else {
+					files[clean] = i
+				}
+				if c.DeadLetter.Path != "" && clean == filepath.Clean(c.DeadLetter.Path) {
+					ps.add(joinKey(p, key), "is the dead-letter file")
+				}
+			}
+		}
 		switch s.Type {
-		case "file":
-			*ps = append(*ps, s.File.validate(p)...)
-			if s.File.Path == "" {
-				break
-			}
-			clean := filepath.Clean(s.File.Path)
-			if j, dup := files[clean]; dup {
-				ps.add(p+".path", fmt.Sprintf("same file as sinks[%d]", j))
-			} else {
-				files[clean] = i
-			}
-			if c.DeadLetter.Path != "" && clean == filepath.Clean(c.DeadLetter.Path) {
-				ps.add(p+".path", "is the dead-letter file")
-			}
 		case "http":
 			*ps = append(*ps, s.HTTP.validate(p)...)
 		case "kafka":

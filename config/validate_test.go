@@ -109,15 +109,9 @@ func TestValidate(t *testing.T) {
 			"sinks[0].buffer.max_bytes: must be at least the sink's batch.max_bytes",
 		}},
 		{"stdout format", func(c *Config) { c.Sinks[0].Settings.(*testStdout).Format = "xml" }, []string{"sinks[0].format: must be json or text"}},
-		{"file path", func(c *Config) { c.Sinks[1].File.Path = "" }, []string{"sinks[1].path: required"}},
-		{"file fsync", func(c *Config) { c.Sinks[1].File.Fsync = "always" }, []string{"sinks[1].fsync: must be batch, interval or never"}},
-		{"file fsync_interval", func(c *Config) { c.Sinks[1].File.FsyncInterval = -1 }, []string{"sinks[1].fsync_interval: must be positive"}},
-		{"file mode", func(c *Config) { c.Sinks[1].File.Mode = "0999" }, []string{"sinks[1].mode: must be octal permission bits such as 0640"}},
-		{"file mode too large", func(c *Config) { c.Sinks[1].File.Mode = "01777" }, []string{"sinks[1].mode: must be octal permission bits such as 0640"}},
-		{"file reconcile_bytes", func(c *Config) { c.Sinks[1].File.ReconcileBytes = -1 }, []string{"sinks[1].reconcile_bytes: must not be negative"}},
+		{"file path", func(c *Config) { fileOf(c, 1).Path = "" }, []string{"sinks[1].path: required"}},
 		{"same file twice", func(c *Config) {
-			c.Sinks[0] = Sink{Type: "file", Name: "f0", InFlight: 1, File: c.Sinks[1].File}
-			c.Sinks[0].File.Path = "/out/./a.ndjson"
+			c.Sinks[0] = Sink{Type: "file", Name: "f0", InFlight: 1, Settings: &testFile{Path: "/out/./a.ndjson", Mode: "0640"}}
 		}, []string{"sinks[1].path: same file as sinks[0]"}},
 		{"file is the dead letter", func(c *Config) { c.DeadLetter.Path = "/out/a.ndjson" }, []string{"sinks[1].path: is the dead-letter file"}},
 		{"http url", func(c *Config) { c.Sinks[2].HTTP.URL = "" }, []string{"sinks[2].url: required"}},

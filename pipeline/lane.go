@@ -135,7 +135,7 @@ var (
 // returns errBufferFull at once (drop_newest). An event larger than a
 // whole batch is refused with errOversize.
 func (l *lane) reserve(ctx context.Context, e *event.Event) error {
-	if len(e.Raw) > l.spec.Batch.MaxBytes {
+	if len(e.Raw) > l.spec.Batch.MaxBytes.Int() {
 		return errOversize
 	}
 	if l.dropNewest {
@@ -162,7 +162,7 @@ func (l *lane) add(e event.Event) {
 	}
 	l.cur.Add(e)
 	l.held += l.cost(&e)
-	if l.cur.Len() >= l.spec.Batch.MaxEvents || l.cur.Bytes >= l.spec.Batch.MaxBytes {
+	if l.cur.Len() >= l.spec.Batch.MaxEvents || l.cur.Bytes >= l.spec.Batch.MaxBytes.Int() {
 		l.cutLocked()
 	}
 	l.mu.Unlock()

@@ -192,7 +192,7 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 
 	res := attemptResult{reason: "closed", opened: true}
 	body := &watchedReader{r: resp.Body, wd: wd}
-	frameLimit := max(4*s.cfg.MaxEventBytes, 16<<20)
+	frameLimit := max(4*s.cfg.MaxEventBytes.Int(), 16<<20)
 	// go-sse reports the last id seen on the stream, not the frame's own:
 	// a frame whose id did not change the last one carried no id line (or
 	// repeated it: then the JSON id decides anyway).
@@ -281,7 +281,7 @@ func (s *Source) handleLog(ctx context.Context, data, frameID string) (fresh boo
 	s.win.Add(e.ID, e.Date)
 	s.emitted++
 	e.Source, e.AppID, e.Stream = s.cfg.Name, s.cfg.ApplicationID, s.opts.Stream
-	if len(e.Raw) > s.cfg.MaxEventBytes {
+	if len(e.Raw) > s.cfg.MaxEventBytes.Int() {
 		s.malformed(KindTooLarge, strconv.Itoa(len(e.Raw))+" bytes")
 		return true, s.opts.Output.DeadLetter(ctx, e, fmt.Sprintf("event of %d bytes exceeds max_event_bytes %d", len(e.Raw), s.cfg.MaxEventBytes))
 	}

@@ -28,7 +28,6 @@ import (
 	"github.com/logship/logship/metrics"
 	"github.com/logship/logship/pipeline"
 	"github.com/logship/logship/sinks"
-	"github.com/logship/logship/sinks/file"
 	"github.com/logship/logship/source"
 )
 
@@ -446,17 +445,7 @@ func buildSinks(cfg *config.Config, aio agentIO, log *zap.Logger, m *metrics.Met
 			specs = append(specs, spec)
 			continue
 		}
-		switch sc.Type {
-		case "file":
-			spec.Sink, err = file.New(sc.File, file.Options{
-				Logger:     log.With(zap.String("sink", sc.Name)),
-				OpenErrors: m.FileOpenErrors.WithLabelValues(sc.Name),
-				Open:       m.FileOpen.WithLabelValues(sc.Name),
-			})
-			spec.InFlight = 1
-		default:
-			spec.Sink, err = buildNetworkSink(sc, &spec, log)
-		}
+		spec.Sink, err = buildNetworkSink(sc, &spec, log)
 		if err != nil {
 			return nil, fmt.Errorf("sinks[%d] (%s): %w", i, sc.Name, err)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/logship/logship/sinks"
+	"github.com/logship/logship/sinks/file"
 	"github.com/logship/logship/sinks/stdout"
 )
 
@@ -9,4 +10,5 @@ import (
 // A new sink type is one package and one line here.
 var sinkTable = sinks.Table{
 	stdout.Factory(),
+	file.Factory(),
 }

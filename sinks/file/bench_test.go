@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -15,7 +14,7 @@ import (
 func BenchmarkWrite(b *testing.B) {
 	for _, fsync := range []string{"batch", "interval", "never"} {
 		b.Run("fsync="+fsync, func(b *testing.B) {
-			s, err := New(config.FileSink{Path: filepath.Join(b.TempDir(), "out.ndjson"), Fsync: fsync}, Options{})
+			s, err := New(withPath(filepath.Join(b.TempDir(), "out.ndjson"), func(c *Config) { c.Fsync = fsync }), Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

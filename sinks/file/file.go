@@ -19,13 +19,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -54,7 +52,7 @@ func (nopMetric) Set(float64) {}
 // Sink appends to one file. Write, Reopen and Close are safe for concurrent
 // use.
 type Sink struct {
-	cfg        config.FileSink
+	cfg        Config
 	mode       os.FileMode
 	log        *zap.Logger
 	openErrors Counter
@@ -100,37 +98,18 @@ type appendFile struct {
 	cutTo int64
 }
 
-// New returns a file sink; it does no I/O (see Start).
-func New(cfg config.FileSink, opts Options) (*Sink, error) {
-	if cfg.Path == "" {
-		return nil, errors.New("file: path required")
+// New returns a file sink for cfg (see Config.Validate); it does no I/O
+// (see Start).
+func New(cfg *Config, opts Options) (*Sink, error) {
+	if ps := cfg.Validate(); len(ps) > 0 {
+		return nil, fmt.Errorf("file: %w", ps)
 	}
-	mode := os.FileMode(0o640)
-	if cfg.Mode != "" {
-		m, err := strconv.ParseUint(cfg.Mode, 8, 32)
-		if err != nil || m > 0o777 {
-			return nil, fmt.Errorf("file: mode %q is not octal permission bits", cfg.Mode)
-		}
-		mode = os.FileMode(m)
-	}
-	switch cfg.Fsync {
-	case "":
-		cfg.Fsync = "batch"
-	case "batch", "interval", "never":
-	default:
-		return nil, fmt.Errorf("file: fsync must be batch, interval or never, not %q", cfg.Fsync)
-	}
-	if cfg.FsyncInterval <= 0 {
-		cfg.FsyncInterval = time.Second
-	}
-	if cfg.ReconcileBytes <= 0 {
-		cfg.ReconcileBytes = 64 << 20
-	}
+	mode, _ := cfg.FileMode()
 	log := opts.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Sink{cfg: cfg, mode: mode, log: log, passed: map[string]bool{},
+	s := &Sink{cfg: *cfg, mode: mode, log: log, passed: map[string]bool{},
 		data: appendFile{cutTo: -1}, journal: appendFile{cutTo: -1},
 		truncate: (*os.File).Truncate, openErrors: opts.OpenErrors, openGauge: opts.Open}
 	if s.openErrors == nil {
@@ -231,7 +210,7 @@ func (s *Sink) reconcile() error {
 	if err != nil {
 		return err
 	}
-	covered, found, err := loadJournal(s.cfg.Path, id, size, s.cfg.ReconcileBytes, s.written)
+	covered, found, err := loadJournal(s.cfg.Path, id, size, int64(s.cfg.ReconcileBytes), s.written)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -279,7 +258,7 @@ func (s *Sink) cutTornLine() (tail []byte, id fileID, size int64, err error) {
 	if size == 0 {
 		return nil, id, 0, nil
 	}
-	start := max(0, size-s.cfg.ReconcileBytes)
+	start := max(0, size-int64(s.cfg.ReconcileBytes))
 	tail = make([]byte, size-start)
 	if _, err := f.ReadAt(tail, start); err != nil && err != io.EOF {
 		return nil, id, 0, err
@@ -402,7 +381,7 @@ func (s *Sink) appendLocked(buf, jev []byte) error {
 		s.dirty = true
 	}
 	s.covered += int64(len(buf))
-	if s.covered > s.cfg.ReconcileBytes {
+	if s.covered > int64(s.cfg.ReconcileBytes) {
 		s.rotateJournalLocked()
 	}
 	return nil

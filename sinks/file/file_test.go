@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 	"github.com/logship/logship/pipeline"
 )
@@ -43,7 +42,7 @@ func readIDs(t *testing.T, path string) []string {
 	return ids
 }
 
-func start(t *testing.T, cfg config.FileSink) *Sink {
+func start(t *testing.T, cfg *Config) *Sink {
 	t.Helper()
 	s, err := New(cfg, Options{})
 	if err != nil {
@@ -57,7 +56,7 @@ func start(t *testing.T, cfg config.FileSink) *Sink {
 
 func TestWriteCreatesParentsAndMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a", "b", "out.ndjson")
-	s := start(t, config.FileSink{Path: path})
+	s := start(t, withPath(path))
 	if err := s.Write(t.Context(), batchOf("s", "1", "2")); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +117,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s := start(t, config.FileSink{Path: path})
+			s := start(t, withPath(path))
 			// The replay comes in two batches, then new events.
 			half := len(tt.replay) / 2
 			for _, b := range [][]string{tt.replay[:half], tt.replay[half:]} {
@@ -145,7 +144,7 @@ func TestReconcileStopsAfterReplay(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`{"id":"1"}`+"\n"+`{"id":"x"}`+"\n"), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	s := start(t, config.FileSink{Path: path})
+	s := start(t, withPath(path))
 	for _, b := range []*event.Batch{batchOf("a", "1", "2"), batchOf("a", "x")} {
 		if err := s.Write(t.Context(), b); err != nil {
 			t.Fatal(err)
@@ -160,7 +159,7 @@ func TestReconcileStopsAfterReplay(t *testing.T) {
 func TestReopenAfterRotation(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.ndjson")
-	s := start(t, config.FileSink{Path: path, Fsync: "interval"})
+	s := start(t, withPath(path, func(c *Config) { c.Fsync = "interval" }))
 	if err := s.Write(t.Context(), batchOf("s", "1")); err != nil {
 		t.Fatal(err)
 	}
@@ -185,11 +184,59 @@ func TestReopenAfterRotation(t *testing.T) {
 	}
 }
 
+// withPath returns the default configuration for path, edited.
+func withPath(path string, edit ...func(*Config)) *Config {
+	c := NewDefaultConfig()
+	c.Path = path
+	for _, e := range edit {
+		e(c)
+	}
+	return c
+}
+
 func TestNewRejectsBadSettings(t *testing.T) {
-	for _, c := range []config.FileSink{{}, {Path: "x", Mode: "rw"}, {Path: "x", Fsync: "sometimes"}} {
+	for _, c := range []*Config{
+		NewDefaultConfig(),
+		withPath("x", func(c *Config) { c.Mode = "rw" }),
+		withPath("x", func(c *Config) { c.Fsync = "sometimes" }),
+	} {
 		if _, err := New(c, Options{}); err == nil {
 			t.Errorf("New(%+v) accepted", c)
 		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string // every problem, "path: message" one per line
+	}{
+		{"defaults with a path", func(*Config) {}, ""},
+		{"path", func(c *Config) { c.Path = "" }, "path: required"},
+		{"fsync", func(c *Config) { c.Fsync = "always" }, "fsync: must be batch, interval or never"},
+		{"fsync_interval", func(c *Config) { c.FsyncInterval = -1 }, "fsync_interval: must be positive"},
+		{"mode", func(c *Config) { c.Mode = "0999" }, "mode: must be octal permission bits such as 0640"},
+		{"mode too large", func(c *Config) { c.Mode = "01777" }, "mode: must be octal permission bits such as 0640"},
+		{"reconcile_bytes", func(c *Config) { c.ReconcileBytes = -1 }, "reconcile_bytes: must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := withPath("/out/a.ndjson", tt.edit)
+			got := ""
+			if ps := c.Validate(); len(ps) > 0 {
+				got = ps.Error()
+			}
+			if got != tt.want {
+				t.Errorf("problems %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if m, ok := withPath("x", func(c *Config) { c.Mode = "600" }).FileMode(); !ok || m != 0o600 {
+		t.Errorf("FileMode %o %v", m, ok)
+	}
+	if k, p := withPath("/x").LocalFile(); k != "path" || p != "/x" {
+		t.Errorf("LocalFile %q %q", k, p)
 	}
 }
 
@@ -200,7 +247,7 @@ func TestNewRejectsBadSettings(t *testing.T) {
 func TestReopenFailureRetriesOpen(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.ndjson")
-	s := start(t, config.FileSink{Path: path})
+	s := start(t, withPath(path))
 	if err := s.Write(t.Context(), batchOf("s", "1")); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -57,7 +56,7 @@ func lines(t *testing.T, path string) string {
 
 // restart plays a crash and a restart: a new sink on the same path, as the
 // next process would start (the file and its neighbours as left).
-func restart(t *testing.T, s *Sink, cfg config.FileSink) *Sink {
+func restart(t *testing.T, s *Sink, cfg *Config) *Sink {
 	t.Helper()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -80,7 +79,7 @@ func write(t *testing.T, s *Sink, bs ...*event.Batch) {
 func TestReconcileWhateverTheFieldsStageDid(t *testing.T) {
 	for _, shape := range []string{"id", "exclude", "rename"} {
 		t.Run(shape, func(t *testing.T) {
-			cfg := config.FileSink{Path: filepath.Join(t.TempDir(), "out.ndjson")}
+			cfg := withPath(filepath.Join(t.TempDir(), "out.ndjson"))
 			s := start(t, cfg)
 			write(t, s, shaped("a", shape, "1", "2", "3"), shaped("a", shape, "4"))
 			s = restart(t, s, cfg)
@@ -101,7 +100,7 @@ func TestReconcileWhateverTheFieldsStageDid(t *testing.T) {
 // before the crash must neither make the other skip its lines nor be
 // written again by its own replay.
 func TestReconcileKeyedBySource(t *testing.T) {
-	cfg := config.FileSink{Path: filepath.Join(t.TempDir(), "out.ndjson")}
+	cfg := withPath(filepath.Join(t.TempDir(), "out.ndjson"))
 	s := start(t, cfg)
 	write(t, s, shaped("a", "id", "1", "2"))
 	s = restart(t, s, cfg)
@@ -120,7 +119,7 @@ func TestReconcileKeyedBySource(t *testing.T) {
 // renamed away after the last checkpoint are not written again to the new
 // file after a crash.
 func TestReconcileAcrossRotation(t *testing.T) {
-	cfg := config.FileSink{Path: filepath.Join(t.TempDir(), "out.ndjson")}
+	cfg := withPath(filepath.Join(t.TempDir(), "out.ndjson"))
 	s := start(t, cfg)
 	write(t, s, shaped("a", "id", "1", "2", "3"))
 	if err := os.Rename(cfg.Path, cfg.Path+".1"); err != nil {

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -79,7 +78,7 @@ func bigBatch(src string, ids ...string) *event.Batch {
 func shortWriteChild(arg string) error {
 	mode, path, _ := strings.Cut(arg, ":")
 	ctx := context.Background()
-	s, err := New(config.FileSink{Path: path}, Options{})
+	s, err := New(withPath(path), Options{})
 	if err != nil {
 		return err
 	}
@@ -92,7 +91,7 @@ func shortWriteChild(arg string) error {
 	if err := s.Close(); err != nil {
 		return err
 	}
-	if s, err = New(config.FileSink{Path: path}, Options{}); err != nil {
+	if s, err = New(withPath(path), Options{}); err != nil {
 		return err
 	}
 	if err := s.Start(ctx); err != nil {
@@ -143,7 +142,7 @@ func TestShortWriteLeavesNoTornLine(t *testing.T) {
 			}
 			checkLines(t, data, "a1,a2,b1,b2,b3")
 			// A crash now, with a checkpoint at a1: the replay is skipped.
-			s := start(t, config.FileSink{Path: path})
+			s := start(t, withPath(path))
 			write(t, s, bigBatch("s", "a2", "b1", "b2"), bigBatch("s", "b3", "c1"))
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
@@ -162,7 +161,7 @@ func TestShortWriteLeavesNoTornLine(t *testing.T) {
 // in the file, and write again once it could cut it.
 func failedCutChild(path string) error {
 	ctx := context.Background()
-	s, err := New(config.FileSink{Path: path}, Options{})
+	s, err := New(withPath(path), Options{})
 	if err != nil {
 		return err
 	}
