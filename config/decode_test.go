@@ -104,13 +104,13 @@ func TestSinkTypeStructs(t *testing.T) {
     topic: t
     timeout: 4s
 `, nil)
-	if fileOf(c, 1).Path != "/a.ndjson" || c.Sinks[1].HTTP.URL != "" {
+	if fileOf(c, 1).Path != "/a.ndjson" || c.Sinks[1].Type != "file" {
 		t.Errorf("file sink %+v", c.Sinks[1])
 	}
-	if c.Sinks[2].HTTP.Timeout != 3*time.Second || c.Sinks[2].Kafka.Timeout == 3*time.Second {
-		t.Errorf("http sink timeout %v, kafka part %v", c.Sinks[2].HTTP.Timeout, c.Sinks[2].Kafka.Timeout)
+	if httpOf(c, 2).Timeout != 3*time.Second || c.Sinks[2].Kafka.Timeout == 3*time.Second {
+		t.Errorf("http sink timeout %v, kafka part %v", httpOf(c, 2).Timeout, c.Sinks[2].Kafka.Timeout)
 	}
-	if c.Sinks[3].Kafka.Timeout != 4*time.Second || c.Sinks[3].Kafka.Topic != "t" || c.Sinks[3].HTTP.Timeout != 0 {
+	if c.Sinks[3].Kafka.Timeout != 4*time.Second || c.Sinks[3].Kafka.Topic != "t" || c.Sinks[3].Type != "kafka" {
 		t.Errorf("kafka sink %+v", c.Sinks[3])
 	}
 }
@@ -343,4 +343,44 @@ func TestDecoderKinds(t *testing.T) {
 	}, true)
 	_, got = decodeKinds("u: -1\np: [1]\n")
 	checkProblems(t, got, []string{"x.u: must not be negative", "x.p: must be an integer"}, true)
+}
+
+func TestSinkRetry(t *testing.T) {
+	c := mustParse(t, base+`  - type: http
+    url: http://h/
+    retry: {initial_backoff: 1s, max_backoff: 1m, max_elapsed: 1h}
+  - type: http
+    url: http://h/
+    retry_initial_backoff: 2s
+    retry_max_elapsed: 5m
+`, nil)
+	if r := c.Sinks[0].Retry; r != DefaultRetry || r.InitialBackoff != 500*time.Millisecond || r.MaxBackoff != 30*time.Second || r.MaxElapsed != 0 {
+		t.Errorf("default retry %+v", r)
+	}
+	if r := c.Sinks[1].Retry; r != (Retry{InitialBackoff: time.Second, MaxBackoff: time.Minute, MaxElapsed: time.Hour}) {
+		t.Errorf("retry %+v", r)
+	}
+	if r := c.Sinks[2].Retry; r != (Retry{InitialBackoff: 2 * time.Second, MaxBackoff: 30 * time.Second, MaxElapsed: 5 * time.Minute}) {
+		t.Errorf("retry from the older keys %+v", r)
+	}
+	out, err := c.Redacted()
+	if err != nil || strings.Contains(string(out), "retry_") {
+		t.Errorf("Redacted writes the older keys (%v):\n%s", err, out)
+	}
+	got := parseProblems(t, base+`  - type: file
+    path: /x
+    retry: {initial_backoff: 1s}
+    retry_initial_backoff: 2s
+    retry_max_backoff: 1s
+`, nil)
+	checkProblems(t, got, []string{
+		"sinks[1].retry_initial_backoff: set retry.initial_backoff or retry_initial_backoff, not both",
+		"sinks[1].retry.initial_backoff: must not exceed max_backoff",
+	}, true)
+	got = parseProblems(t, base+"  - {type: stdout, retry: {initial_backoff: 0s, max_elapsed: -1s, bogus: 1}}\n", nil)
+	checkProblems(t, got, []string{
+		"sinks[1].retry.bogus: unknown key",
+		"sinks[1].retry.initial_backoff: must be positive",
+		"sinks[1].retry.max_elapsed: must not be negative (0 retries without limit)",
+	}, true)
 }

@@ -60,7 +60,11 @@ func (s *Source) prefill() {
 // prefill sets a new sink's common defaults, before the file's keys.
 func (s *Sink) prefill() {
 	s.InFlight = 1
+	s.Retry = DefaultRetry
 }
+
+// DefaultRetry is every sink's default retry policy.
+var DefaultRetry = Retry{InitialBackoff: 500 * time.Millisecond, MaxBackoff: 30 * time.Second}
 
 // resolve sets, after decoding, the defaults that depend on other keys:
 // source names and push-down, throttle burst, dead-letter path, sink
@@ -85,13 +89,14 @@ func (c *Config) resolve() {
 	for i := range c.Sinks {
 		s := &c.Sinks[i]
 		switch s.Type {
-		case "http":
-			s.HTTP.setDefaults()
 		case "kafka":
 			s.Kafka.setDefaults()
 		default:
 			if s.Settings == nil {
 				continue
+			}
+			if r, ok := s.Settings.(SinkResolver); ok {
+				r.Resolve()
 			}
 		}
 		if s.Name == "" {

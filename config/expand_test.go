@@ -117,8 +117,8 @@ sinks:
 				if got := c.Pipeline.Fields.Add["env"]; got != v || len(c.Pipeline.Fields.Add) != 1 {
 					t.Errorf("pipeline.fields.add = %q, want {env: %q}", c.Pipeline.Fields.Add, v)
 				}
-				if c.StateDir != "/state" || len(c.Sinks) != 2 || c.Sinks[1].HTTP.Method != "POST" {
-					t.Errorf("structure changed: state_dir %q, %d sinks, method %q", c.StateDir, len(c.Sinks), c.Sinks[1].HTTP.Method)
+				if c.StateDir != "/state" || len(c.Sinks) != 2 || httpOf(c, 1).Method != "POST" {
+					t.Errorf("structure changed: state_dir %q, %d sinks, method %q", c.StateDir, len(c.Sinks), httpOf(c, 1).Method)
 				}
 			})
 		}

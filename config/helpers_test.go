@@ -2,8 +2,11 @@ package config
 
 import (
 	"errors"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // envOf returns a lookup function over key, value pairs (nothing else is
@@ -131,11 +134,53 @@ func (c *testFile) Validate() Problems {
 
 func (c *testFile) LocalFile() (string, string) { return "path", c.Path }
 
+// testHTTP stands for the http sink's configuration: enough to test the
+// loader with secrets, maps and durations (the http sink's own checks are
+// tested in sinks/httpsink).
+type testHTTP struct {
+	URL     string            `yaml:"url"`
+	Method  string            `yaml:"method"`
+	Timeout time.Duration     `yaml:"timeout"`
+	Headers map[string]Secret `yaml:"headers"`
+	Auth    struct {
+		Token    Secret `yaml:"token"`
+		User     string `yaml:"user"`
+		Password Secret `yaml:"password"`
+	} `yaml:"auth"`
+	Compression string `yaml:"compression"`
+}
+
+func (c *testHTTP) Resolve() { c.Method = strings.ToUpper(c.Method) }
+
+func (c *testHTTP) Validate() Problems {
+	var ps Problems
+	if u, err := url.Parse(c.URL); c.URL == "" {
+		ps.add("url", "required")
+	} else if err != nil || u.Port() != "" && len(u.Port()) > 4 {
+		ps.add("url", "not a URL")
+	} else if _, ok := u.User.Password(); ok {
+		ps.add("url", "no credentials in the url")
+	}
+	for k, v := range c.Headers {
+		if strings.ContainsAny(v.Reveal(), "\n") {
+			ps.add("headers."+k, "value must not contain line breaks")
+		}
+	}
+	if c.Auth.Token != "" && c.Auth.User != "" {
+		ps.add("auth", "token or user, not both")
+	}
+	return ps
+}
+
 // testSinks are the sink types the tests load configurations with.
 var testSinks = []SinkFactory{
 	{Type: "stdout", NewDefaultConfig: func() SinkConfig { return &testStdout{Format: "json"} }},
 	{Type: "file", NewDefaultConfig: func() SinkConfig { return &testFile{Mode: "0640", ReconcileBytes: 64 << 20} }},
+	{Type: "http", NewDefaultConfig: func() SinkConfig { return &testHTTP{Method: "POST", Timeout: 30 * time.Second} }},
 }
+
+// httpOf returns the settings of sink i, an http sink.
+func httpOf(c *Config, i int) *testHTTP { return c.Sinks[i].Settings.(*testHTTP) }
 
 // fileOf returns the settings of sink i, a file sink.
 func fileOf(c *Config, i int) *testFile { return c.Sinks[i].Settings.(*testFile) }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"github.com/logship/logship/config"
+	"github.com/logship/logship/sinks/httpsink"
 	"os"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestREADMEExampleLoads(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("README example: %v", err)
 	}
-	if len(cfg.Sources) != 2 || len(cfg.Sinks) != 2 || cfg.Sinks[1].HTTP.Compression != "gzip" {
+	if len(cfg.Sources) != 2 || len(cfg.Sinks) != 2 || cfg.Sinks[1].Settings.(*httpsink.Config).Compression != "gzip" {
 		t.Fatalf("README example decoded wrongly: %d sources, %d sinks", len(cfg.Sources), len(cfg.Sinks))
 	}
 }

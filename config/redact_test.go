@@ -62,7 +62,7 @@ func TestRedaction(t *testing.T) {
 	src := strings.Replace(secretConfig, "api:\n  oauth:\n    token: ${OAUTH_TOKEN}\n    secret: ${OAUTH_SECRET}\n", "", 1) +
 		"api:\n  oauth:\n    token: ${OAUTH_TOKEN}\n    secret: ${OAUTH_SECRET}\n"
 	c := mustParse(t, src, secretEnv())
-	if c.API.OAuth.Token.Reveal() != secOAuth || c.Sinks[1].HTTP.Headers["X-Api-Key"].Reveal() != secHeader ||
+	if c.API.OAuth.Token.Reveal() != secOAuth || httpOf(c, 1).Headers["X-Api-Key"].Reveal() != secHeader ||
 		c.Sinks[2].Kafka.SASL.Password.Reveal() != secKafka {
 		t.Fatalf("secrets not decoded: %+v", c)
 	}

@@ -2,6 +2,9 @@ package config
 
 import (
 	"fmt"
+	"io"
+	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -22,6 +25,59 @@ type SinkConfig interface {
 // dead-letter file, share one. key is the file's key relative to the sink.
 type LocalFiler interface {
 	LocalFile() (key, path string)
+}
+
+// SinkResolver is implemented by the sink configurations that have
+// defaults depending on other keys (an encoding's own defaults): the
+// loader calls Resolve once the entry is decoded, before Validate.
+type SinkResolver interface {
+	Resolve()
+}
+
+// Retry is how the pipeline retries a batch that a sink failed to take
+// with a retryable error (network, timeout, 408, 429, 5xx, …): full-jitter
+// exponential backoff, each wait uniform in [0, bound], the bound starting
+// at InitialBackoff and doubling up to MaxBackoff. A receiver's
+// Retry-After is honoured even when it is longer.
+type Retry struct {
+	// InitialBackoff is the first bound (default 500ms).
+	InitialBackoff time.Duration `yaml:"initial_backoff"`
+	// MaxBackoff caps the bound (default 30s).
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// MaxElapsed is how long a batch is retried before it goes to the
+	// dead-letter file. 0 (default) retries without limit: the sink then
+	// applies backpressure while its receiver is down.
+	MaxElapsed time.Duration `yaml:"max_elapsed"`
+}
+
+// retryAliases are Retry's keys as the http sink first spelled them.
+type retryAliases struct {
+	RetryInitialBackoff *time.Duration `yaml:"retry_initial_backoff,omitempty"`
+	RetryMaxBackoff     *time.Duration `yaml:"retry_max_backoff,omitempty"`
+	RetryMaxElapsed     *time.Duration `yaml:"retry_max_elapsed,omitempty"`
+}
+
+// applyRetryAliases moves the aliases into s.Retry; a key given both ways
+// (set holds the keys given under retry) is a problem at path.
+func (s *Sink) applyRetryAliases(ps *Problems, path string, set map[string]bool) {
+	for _, a := range []struct {
+		alias **time.Duration
+		to    *time.Duration
+		key   string
+	}{
+		{&s.RetryInitialBackoff, &s.Retry.InitialBackoff, "initial_backoff"},
+		{&s.RetryMaxBackoff, &s.Retry.MaxBackoff, "max_backoff"},
+		{&s.RetryMaxElapsed, &s.Retry.MaxElapsed, "max_elapsed"},
+	} {
+		if *a.alias == nil {
+			continue
+		}
+		if set[a.key] {
+			ps.add(joinKey(path, "retry_"+a.key), "set retry."+a.key+" or retry_"+a.key+", not both")
+		}
+		*a.to = **a.alias
+		*a.alias = nil
+	}
 }
 
 // SinkFactory is what the loader needs of a sink type.
@@ -49,29 +105,33 @@ type Sink struct {
 	Batch Batch `yaml:"batch"`
 	// Buffer overrides pipeline.buffer for this sink, likewise.
 	Buffer Buffer `yaml:"buffer"`
+	// Retry is how the pipeline retries the batches this sink fails to
+	// take with a retryable error.
+	Retry Retry `yaml:"retry"`
 	// InFlight is how many batches may be written at once (default 1;
 	// sinks that write one stream in order ignore it).
 	InFlight int `yaml:"in_flight"`
+
+	// retryAliases are the http sink's former spellings of Retry's keys,
+	// still accepted on every sink.
+	retryAliases `yaml:",inline"`
 
 	// Settings is the type's own configuration, as its factory's
 	// NewDefaultConfig made it, with the entry's other keys decoded over
 	// it (nil when the type is unknown).
 	Settings SinkConfig `yaml:"-"`
 
-	HTTP  HTTPSink  `yaml:"-"`
 	Kafka KafkaSink `yaml:"-"`
 }
 
 // legacySinkTypes are the types whose settings still live in this package.
-var legacySinkTypes = []string{"http", "kafka"}
+var legacySinkTypes = []string{"kafka"}
 
 // settingsOf returns a pointer to the settings of sink type typ inside s:
 // Settings, or one of the structs still kept here (nil for an unknown
 // type).
 func (s *Sink) settingsOf(typ string) any {
 	switch typ {
-	case "http":
-		return &s.HTTP
 	case "kafka":
 		return &s.Kafka
 	}
@@ -79,6 +139,23 @@ func (s *Sink) settingsOf(typ string) any {
 		return s.Settings
 	}
 	return nil
+}
+
+// Format implements fmt.Formatter: every verb prints the sink as a YAML
+// flow mapping, its secrets redacted (as MarshalYAML writes it). Without
+// it, fmt would print Settings, a pointer held in an interface, with its
+// secrets in the clear (%s and other verbs that do not fit a pointer make
+// fmt print the value without calling any method).
+func (s Sink) Format(f fmt.State, _ rune) {
+	out := "{type: " + s.Type + "}"
+	if v, err := s.MarshalYAML(); err == nil {
+		n := v.(*yaml.Node)
+		n.Style = yaml.FlowStyle
+		if b, err := yaml.Marshal(n); err == nil {
+			out = strings.TrimSpace(string(b))
+		}
+	}
+	_, _ = io.WriteString(f, out)
 }
 
 // MarshalYAML writes a sink as it is written in a config file: the common

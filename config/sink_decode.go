@@ -72,11 +72,17 @@ func (s *Sink) decodeNode(d *decoder, n *yaml.Node, path string) {
 		d.probs.add(joinKey(path, "type"), "required")
 	}
 
+	retryKeys := map[string]bool{}
 	for i, p := range pairs {
 		if i == it {
 			continue
 		}
 		kp := joinKey(path, p.key)
+		if v := resolveAlias(p.value); p.key == "retry" && v != nil && v.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				retryKeys[v.Content[j].Value] = true
+			}
+		}
 		if f, ok := common.byKey[p.key]; ok {
 			d.decode(p.value, sv.FieldByIndex(f), kp)
 			continue
@@ -99,6 +105,7 @@ func (s *Sink) decodeNode(d *decoder, n *yaml.Node, path string) {
 		}
 		d.probs.add(kp, unknownKey(p.key, known))
 	}
+	s.applyRetryAliases(&d.probs, path, retryKeys)
 }
 
 // sinkTypeWithKey returns the first sink type that has key, or "".

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/logship/logship/event"
 	"net"
 	"strconv"
 	"strings"
@@ -89,7 +90,7 @@ func (s *KafkaSink) validate(path string) []Problem {
 	switch s.Key {
 	case KafkaKeyApplicationID, KafkaKeySource, KafkaKeyID, KafkaKeyNone:
 	default:
-		parts, err := ParseHTTPTemplate(s.Key, false)
+		parts, err := event.ParseTemplate(s.Key, false)
 		switch {
 		case err != nil:
 			add("key", err.Error())
@@ -188,7 +189,7 @@ func IsKafkaTopicChar(c byte) bool {
 
 // checkKafkaTopicTemplate returns what is wrong with a topic template, or "".
 func checkKafkaTopicTemplate(tmpl string) string {
-	parts, err := ParseHTTPTemplate(tmpl, false)
+	parts, err := event.ParseTemplate(tmpl, false)
 	if err != nil {
 		return err.Error()
 	}
@@ -207,7 +208,7 @@ func checkKafkaTopicTemplate(tmpl string) string {
 	return ""
 }
 
-func kafkaHasField(parts []TemplatePart) bool {
+func kafkaHasField(parts []event.TemplatePart) bool {
 	for _, p := range parts {
 		if p.Field != "" {
 			return true

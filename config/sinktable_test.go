@@ -3,6 +3,7 @@ package config_test
 import (
 	"github.com/logship/logship/sinks"
 	"github.com/logship/logship/sinks/file"
+	"github.com/logship/logship/sinks/httpsink"
 	"github.com/logship/logship/sinks/stdout"
 )
 
@@ -11,6 +12,7 @@ import (
 var sinkTypes = sinks.Table{
 	stdout.Factory(),
 	file.Factory(),
+	httpsink.Factory(),
 }.Config()
 
 // envOf returns a lookup function over key, value pairs (nothing else is

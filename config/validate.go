@@ -249,6 +249,7 @@ func (c *Config) validateSinks(ps *Problems) {
 		if s.InFlight < 1 {
 			ps.add(p+".in_flight", "must be at least 1")
 		}
+		s.Retry.validate(ps, p+".retry")
 		c.validateSinkLimits(ps, i, p)
 		if lf, ok := s.Settings.(LocalFiler); ok && typed != nil {
 			key, path := lf.LocalFile()
@@ -265,8 +266,6 @@ func (c *Config) validateSinks(ps *Problems) {
 			}
 		}
 		switch s.Type {
-		case "http":
-			*ps = append(*ps, s.HTTP.validate(p)...)
 		case "kafka":
 			*ps = append(*ps, s.Kafka.validate(p)...)
 		default:
@@ -322,4 +321,18 @@ func isHostPort(s string) bool {
 	}
 	n, err := strconv.Atoi(port)
 	return err == nil && n >= 0 && n <= 65535
+}
+
+func (r Retry) validate(ps *Problems, path string) {
+	if r.MaxElapsed < 0 {
+		ps.add(path+".max_elapsed", "must not be negative (0 retries without limit)")
+	}
+	if r.InitialBackoff <= 0 {
+		ps.add(path+".initial_backoff", "must be positive")
+	}
+	if r.MaxBackoff <= 0 {
+		ps.add(path+".max_backoff", "must be positive")
+	} else if r.InitialBackoff > r.MaxBackoff {
+		ps.add(path+".initial_backoff", "must not exceed max_backoff")
+	}
 }

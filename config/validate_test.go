@@ -111,10 +111,10 @@ func TestValidate(t *testing.T) {
 		{"stdout format", func(c *Config) { c.Sinks[0].Settings.(*testStdout).Format = "xml" }, []string{"sinks[0].format: must be json or text"}},
 		{"file path", func(c *Config) { fileOf(c, 1).Path = "" }, []string{"sinks[1].path: required"}},
 		{"same file twice", func(c *Config) {
-			c.Sinks[0] = Sink{Type: "file", Name: "f0", InFlight: 1, Settings: &testFile{Path: "/out/./a.ndjson", Mode: "0640"}}
+			c.Sinks[0] = Sink{Type: "file", Name: "f0", InFlight: 1, Retry: DefaultRetry, Settings: &testFile{Path: "/out/./a.ndjson", Mode: "0640"}}
 		}, []string{"sinks[1].path: same file as sinks[0]"}},
 		{"file is the dead letter", func(c *Config) { c.DeadLetter.Path = "/out/a.ndjson" }, []string{"sinks[1].path: is the dead-letter file"}},
-		{"http url", func(c *Config) { c.Sinks[2].HTTP.URL = "" }, []string{"sinks[2].url: required"}},
+		{"http url", func(c *Config) { httpOf(c, 2).URL = "" }, []string{"sinks[2].url: required"}},
 		{"kafka brokers and topic", func(c *Config) { c.Sinks[3].Kafka.Brokers, c.Sinks[3].Kafka.Topic = nil, "" }, []string{
 			"sinks[3].brokers: required",
 			"sinks[3].topic: required",

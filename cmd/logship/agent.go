@@ -424,6 +424,10 @@ func buildSinks(cfg *config.Config, aio agentIO, log *zap.Logger, m *metrics.Met
 			Batch:    cfg.SinkBatch(i),
 			Buffer:   cfg.SinkBuffer(i),
 			InFlight: sc.InFlight,
+			// The common retry policy, applied by the pipeline to every sink.
+			MinRetry:        sc.Retry.InitialBackoff,
+			MaxRetry:        sc.Retry.MaxBackoff,
+			RetryMaxElapsed: sc.Retry.MaxElapsed,
 		}
 		var err error
 		if f, ok := sinkTable.Lookup(sc.Type); ok {

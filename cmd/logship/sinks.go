@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/logship/logship/sinks"
 	"github.com/logship/logship/sinks/file"
+	"github.com/logship/logship/sinks/httpsink"
 	"github.com/logship/logship/sinks/stdout"
 )
 
@@ -11,4 +12,5 @@ import (
 var sinkTable = sinks.Table{
 	stdout.Factory(),
 	file.Factory(),
+	httpsink.Factory(),
 }

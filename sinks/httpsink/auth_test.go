@@ -18,33 +18,33 @@ const secretToken = "s3cr3t-t0k3n-value"
 func TestAuthAndHeaders(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  config.HTTPSink
+		cfg  Config
 		want map[string]string // header -> value ("" = absent)
 		host string
 	}{
 		{
 			name: "bearer",
-			cfg:  config.HTTPSink{Auth: config.HTTPAuth{Strategy: "bearer", Token: secretToken}},
+			cfg:  Config{Auth: AuthConfig{Strategy: "bearer", Token: secretToken}},
 			want: map[string]string{"Authorization": "Bearer " + secretToken},
 		},
 		{
 			name: "bearer inferred from token",
-			cfg:  config.HTTPSink{Auth: config.HTTPAuth{Token: secretToken}},
+			cfg:  Config{Auth: AuthConfig{Token: secretToken}},
 			want: map[string]string{"Authorization": "Bearer " + secretToken},
 		},
 		{
 			name: "basic",
-			cfg:  config.HTTPSink{Auth: config.HTTPAuth{Strategy: "basic", User: "elastic", Password: secretToken}},
+			cfg:  Config{Auth: AuthConfig{Strategy: "basic", User: "elastic", Password: secretToken}},
 			want: map[string]string{"Authorization": "Basic ZWxhc3RpYzpzM2NyM3QtdDBrM24tdmFsdWU="},
 		},
 		{
 			name: "none",
-			cfg:  config.HTTPSink{},
+			cfg:  Config{},
 			want: map[string]string{"Authorization": "", "User-Agent": "logship"},
 		},
 		{
 			name: "static headers and host",
-			cfg: config.HTTPSink{Headers: map[string]config.Secret{
+			cfg: Config{Headers: map[string]config.Secret{
 				"X-Api-Key": secretToken, "DD-EVP-ORIGIN": "logship", "Host": "intake.example",
 			}},
 			want: map[string]string{"X-Api-Key": secretToken, "Dd-Evp-Origin": "logship"},
@@ -52,7 +52,7 @@ func TestAuthAndHeaders(t *testing.T) {
 		},
 		{
 			name: "content type override",
-			cfg:  config.HTTPSink{Headers: map[string]config.Secret{"Content-Type": "application/x-ndjson; charset=utf-8"}},
+			cfg:  Config{Headers: map[string]config.Secret{"Content-Type": "application/x-ndjson; charset=utf-8"}},
 			want: map[string]string{"Content-Type": "application/x-ndjson; charset=utf-8"},
 		},
 	}
@@ -88,9 +88,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		return reply{Status: 401, Body: []byte(`{"error":"unauthorized"}`)}
 	})
 	core, logs := observer.New(zapcore.DebugLevel)
-	cfg := config.HTTPSink{
+	cfg := Config{
 		URL:     strings.Replace(rc.url(), "http://", "http://user:"+secretToken+"@", 1) + "?api_key=" + secretToken,
-		Auth:    config.HTTPAuth{Token: secretToken},
+		Auth:    AuthConfig{Token: secretToken},
 		Headers: map[string]config.Secret{"X-Api-Key": secretToken},
 	}
 	s := newSink(t, cfg, Options{Logger: zap.New(core)})

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -39,7 +38,7 @@ func benchBatch(n int) *event.Batch {
 
 // benchmarkWrite writes 1000-event batches to a local receiver that reads
 // and discards each body, and reports events/s and body bytes per event.
-func benchmarkWrite(b *testing.B, cfg config.HTTPSink, inFlight int) {
+func benchmarkWrite(b *testing.B, cfg Config, inFlight int) {
 	bulkOK := []byte(`{"took":1,"errors":false,"items":[]}`)
 	var wire atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +50,7 @@ func benchmarkWrite(b *testing.B, cfg config.HTTPSink, inFlight int) {
 	}))
 	defer srv.Close()
 	cfg.URL = srv.URL
-	s, err := New(cfg, Options{InFlight: inFlight})
+	s, err := New(&cfg, Options{InFlight: inFlight})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,27 +83,27 @@ func benchmarkWrite(b *testing.B, cfg config.HTTPSink, inFlight int) {
 }
 
 func BenchmarkWriteNDJSON(b *testing.B) {
-	benchmarkWrite(b, config.HTTPSink{}, 1)
+	benchmarkWrite(b, Config{}, 1)
 }
 
 func BenchmarkWriteNDJSONGzip(b *testing.B) {
-	benchmarkWrite(b, config.HTTPSink{Compression: "gzip"}, 1)
+	benchmarkWrite(b, Config{Compression: "gzip"}, 1)
 }
 
 func BenchmarkWriteNDJSONZstd(b *testing.B) {
-	benchmarkWrite(b, config.HTTPSink{Compression: "zstd"}, 1)
+	benchmarkWrite(b, Config{Compression: "zstd"}, 1)
 }
 
 func BenchmarkWriteNDJSONGzipInFlight4(b *testing.B) {
-	benchmarkWrite(b, config.HTTPSink{Compression: "gzip"}, 4)
+	benchmarkWrite(b, Config{Compression: "gzip"}, 4)
 }
 
 func BenchmarkWriteBulk(b *testing.B) {
-	benchmarkWrite(b, config.HTTPSink{Encoding: "elasticsearch_bulk",
-		Elasticsearch: config.HTTPElasticsearch{Index: "logs-{applicationId}-%Y.%m.%d"}}, 1)
+	benchmarkWrite(b, Config{Encoding: "elasticsearch_bulk",
+		Elasticsearch: ElasticsearchConfig{Index: "logs-{applicationId}-%Y.%m.%d"}}, 1)
 }
 
 func BenchmarkWriteLoki(b *testing.B) {
-	benchmarkWrite(b, config.HTTPSink{Encoding: "loki", Loki: config.HTTPLoki{
+	benchmarkWrite(b, Config{Encoding: "loki", Loki: LokiConfig{
 		Labels: map[string]string{"app": "{applicationId}", "level": "{severity}", "instance": "{instanceId}"}}}, 1)
 }

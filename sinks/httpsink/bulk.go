@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -20,7 +19,7 @@ type bulkEncoder struct {
 	names  []string
 }
 
-func newBulkEncoder(cfg config.HTTPElasticsearch) (*bulkEncoder, error) {
+func newBulkEncoder(cfg ElasticsearchConfig) (*bulkEncoder, error) {
 	e := &bulkEncoder{action: cfg.Action}
 	if e.action == "" {
 		e.action = "create"

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -51,8 +50,8 @@ func TestBulkPartialRetriesOnlyFailedItems(t *testing.T) {
 		failOnce: map[string]int{"id-000002": 429, "id-000005": 503, "id-000007": 400},
 	}
 	rc := newReceiver(t, "elasticsearch_bulk", es.respond)
-	s := newSink(t, config.HTTPSink{URL: rc.url(), Encoding: "elasticsearch_bulk", Compression: "gzip",
-		Elasticsearch: config.HTTPElasticsearch{Index: "logs-{applicationId}-%Y.%m"}}, Options{})
+	s := newSink(t, Config{URL: rc.url(), Encoding: "elasticsearch_bulk", Compression: "gzip",
+		Elasticsearch: ElasticsearchConfig{Index: "logs-{applicationId}-%Y.%m"}}, Options{})
 	b := makeBatch(0, 10)
 
 	err := s.Write(t.Context(), b)
@@ -208,7 +207,7 @@ func TestBulkIndexTemplate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.index, func(t *testing.T) {
-			enc, err := newBulkEncoder(config.HTTPElasticsearch{Index: tt.index})
+			enc, err := newBulkEncoder(ElasticsearchConfig{Index: tt.index})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,6 @@ package httpsink
 import (
 	"fmt"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -26,21 +25,21 @@ type scratch struct {
 	otlp otlpState
 }
 
-func newEncoder(cfg config.HTTPSink, userAgent string) (encoder, error) {
+func newEncoder(cfg Config, userAgent string) (encoder, error) {
 	switch cfg.Encoding {
-	case "", config.HTTPEncodingNDJSON:
+	case "", EncodingNDJSON:
 		return ndjson{}, nil
-	case config.HTTPEncodingJSONArray:
+	case EncodingJSONArray:
 		return jsonArray{}, nil
-	case config.HTTPEncodingESBulk:
+	case EncodingESBulk:
 		return newBulkEncoder(cfg.Elasticsearch)
-	case config.HTTPEncodingLoki:
+	case EncodingLoki:
 		return newLokiEncoder(cfg.Loki)
-	case config.HTTPEncodingOTLP:
+	case EncodingOTLP:
 		return newOTLPEncoder(cfg.OTLP, userAgent), nil
-	case config.HTTPEncodingDatadog:
+	case EncodingDatadog:
 		return newDatadogEncoder(cfg.Datadog)
-	case config.HTTPEncodingNewRelic:
+	case EncodingNewRelic:
 		return newNewRelicEncoder(cfg.NewRelic, cfg.Compression != "" && cfg.Compression != "none"), nil
 	default:
 		return nil, fmt.Errorf("unknown encoding %q", cfg.Encoding)

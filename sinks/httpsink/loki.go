@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -26,7 +25,7 @@ type lokiEncoder struct {
 // empty: Loki needs at least one label per stream.
 const lokiFallbackLabels = `{"job":"logship"}`
 
-func newLokiEncoder(cfg config.HTTPLoki) (*lokiEncoder, error) {
+func newLokiEncoder(cfg LokiConfig) (*lokiEncoder, error) {
 	labels := cfg.Labels
 	if len(labels) == 0 {
 		labels = map[string]string{"job": "logship", "application_id": "{" + appFieldName + "}"}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -13,7 +12,7 @@ import (
 // of event fields and static values; empty labels are left off.
 func TestLokiLabels(t *testing.T) {
 	rc := newReceiver(t, "loki", nil)
-	s := newSink(t, config.HTTPSink{URL: rc.url(), Encoding: "loki", Loki: config.HTTPLoki{
+	s := newSink(t, Config{URL: rc.url(), Encoding: "loki", Loki: LokiConfig{
 		Labels: map[string]string{
 			"app":      "{applicationId}",
 			"level":    "{severity:-unknown}",
@@ -54,7 +53,7 @@ func TestLokiLabels(t *testing.T) {
 // TestLokiFallbackLabel: an event whose labels all come out empty still
 // gets a label, as Loki requires one.
 func TestLokiFallbackLabel(t *testing.T) {
-	enc, err := newLokiEncoder(config.HTTPLoki{Labels: map[string]string{"level": "{severity}"}})
+	enc, err := newLokiEncoder(LokiConfig{Labels: map[string]string{"level": "{severity}"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -36,7 +35,7 @@ type otlpEncoder struct {
 	now          func() time.Time
 }
 
-func newOTLPEncoder(cfg config.HTTPOTLP, userAgent string) *otlpEncoder {
+func newOTLPEncoder(cfg OTLPConfig, userAgent string) *otlpEncoder {
 	e := &otlpEncoder{json: cfg.Protocol == "json", now: time.Now}
 	for _, k := range slices.Sorted(maps.Keys(cfg.ResourceAttributes)) {
 		e.extra = append(e.extra, [2]string{k, cfg.ResourceAttributes[k]})

@@ -18,7 +18,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -54,7 +53,7 @@ func otlpBatch() *event.Batch {
 }
 
 func newTestOTLP(protocol string) *otlpEncoder {
-	e := newOTLPEncoder(config.HTTPOTLP{Protocol: protocol, ResourceAttributes: map[string]string{"deployment.environment.name": "prod"}}, "logship/1.2.3")
+	e := newOTLPEncoder(OTLPConfig{Protocol: protocol, ResourceAttributes: map[string]string{"deployment.environment.name": "prod"}}, "logship/1.2.3")
 	e.now = func() time.Time { return time.Unix(1800000000, 5) }
 	return e
 }
@@ -238,7 +237,7 @@ func TestOTLPPartialSuccess(t *testing.T) {
 			}
 			srv := o.serve(t)
 			counter := prometheus.NewCounter(prometheus.CounterOpts{Name: "x"})
-			s := newSink(t, config.HTTPSink{URL: srv.URL + "/v1/logs", Encoding: config.HTTPEncodingOTLP, OTLP: config.HTTPOTLP{Protocol: protocol}},
+			s := newSink(t, Config{URL: srv.URL + "/v1/logs", Encoding: EncodingOTLP, OTLP: OTLPConfig{Protocol: protocol}},
 				Options{Rejected: counter})
 			b := otlpBatch()
 			if err := s.Write(t.Context(), b); err != nil {
@@ -277,7 +276,7 @@ func TestOTLPErrorStatus(t *testing.T) {
 		return status, "application/x-protobuf", []byte("\x08\x03\x12\x0cbad resource")
 	}}
 	srv := o.serve(t)
-	s := newSink(t, config.HTTPSink{URL: srv.URL, Encoding: config.HTTPEncodingOTLP}, Options{})
+	s := newSink(t, Config{URL: srv.URL, Encoding: EncodingOTLP}, Options{})
 	err := s.Write(t.Context(), otlpBatch())
 	if !event.IsPermanent(err) || !strings.Contains(err.Error(), "bad resource") {
 		t.Errorf("400: %v", err)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -70,7 +69,7 @@ func TestOutageThenRecovery(t *testing.T) {
 		}
 		return reply{Status: 200}
 	})
-	s := newSink(t, config.HTTPSink{URL: rc.url()}, Options{})
+	s := newSink(t, Config{URL: rc.url()}, Options{})
 	d := &deliverer{sink: s, initial: 50 * time.Millisecond, maxBackoff: time.Second,
 		deadLetter: filepath.Join(t.TempDir(), "dead.ndjson")}
 	var batches []*event.Batch
@@ -120,7 +119,7 @@ func TestConcurrentWritesFlakyReceiver(t *testing.T) {
 	})
 	for _, comp := range []string{"none", "gzip", "zstd"} {
 		t.Run(comp, func(t *testing.T) {
-			s := newSink(t, config.HTTPSink{URL: rc.url(), Compression: comp}, Options{InFlight: 4})
+			s := newSink(t, Config{URL: rc.url(), Compression: comp}, Options{InFlight: 4})
 			d := &deliverer{sink: s, initial: time.Millisecond, maxBackoff: 10 * time.Millisecond,
 				deadLetter: filepath.Join(t.TempDir(), "dead.ndjson")}
 			var batches []*event.Batch
@@ -198,7 +197,7 @@ func TestReplayAfterLostAnswer(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(srv.Close)
-	s := newSink(t, config.HTTPSink{URL: srv.URL}, Options{})
+	s := newSink(t, Config{URL: srv.URL}, Options{})
 	b := makeBatch(0, 10)
 	// The transport may replay the request by itself (it is idempotent by
 	// its key); otherwise the lost answer is a retryable error.

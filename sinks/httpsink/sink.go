@@ -24,7 +24,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -71,7 +70,7 @@ type Sink struct {
 	enc       encoder
 	comp      compressor
 	bulk      bool
-	tls       config.HTTPTLS
+	tls       TLSConfig
 	https     bool
 	transport *http.Transport
 	client    *http.Client
@@ -96,7 +95,8 @@ type writeBuf struct {
 
 // New builds a sink from its config, with defaults for unset values. It
 // does no I/O: TLS files are read by Start (or the first Write).
-func New(cfg config.HTTPSink, opts Options) (*Sink, error) {
+func New(c *Config, opts Options) (*Sink, error) {
+	cfg := *c
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("url: want an http or https URL")
@@ -108,7 +108,7 @@ func New(cfg config.HTTPSink, opts Options) (*Sink, error) {
 		safeURL: redactURL(u),
 		method:  strings.ToUpper(cfg.Method),
 		header:  make(http.Header),
-		bulk:    cfg.Encoding == config.HTTPEncodingESBulk,
+		bulk:    cfg.Encoding == EncodingESBulk,
 		tls:     cfg.TLS,
 		https:   u.Scheme == "https",
 
@@ -152,7 +152,7 @@ func New(cfg config.HTTPSink, opts Options) (*Sink, error) {
 }
 
 // setHeaders builds the headers sent with every request.
-func (s *Sink) setHeaders(cfg config.HTTPSink, userAgent string) error {
+func (s *Sink) setHeaders(cfg Config, userAgent string) error {
 	h := s.header
 	if userAgent == "" {
 		userAgent = "logship"
@@ -166,9 +166,9 @@ func (s *Sink) setHeaders(cfg config.HTTPSink, userAgent string) error {
 		h.Set("X-Scope-OrgID", cfg.Loki.TenantID)
 	}
 	switch cfg.Encoding {
-	case config.HTTPEncodingDatadog:
+	case EncodingDatadog:
 		h.Set("DD-API-KEY", cfg.Datadog.APIKey.Reveal())
-	case config.HTTPEncodingNewRelic:
+	case EncodingNewRelic:
 		if cfg.NewRelic.LicenseKey != "" {
 			h.Set("X-License-Key", cfg.NewRelic.LicenseKey.Reveal())
 		}

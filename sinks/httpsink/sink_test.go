@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 	"github.com/logship/logship/pipeline"
 )
@@ -20,9 +19,9 @@ var (
 	_ pipeline.Starter = (*Sink)(nil)
 )
 
-func newSink(t *testing.T, cfg config.HTTPSink, opts Options) *Sink {
+func newSink(t *testing.T, cfg Config, opts Options) *Sink {
 	t.Helper()
-	s, err := New(cfg, opts)
+	s, err := New(&cfg, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -38,7 +37,7 @@ func TestEncodingsRoundTrip(t *testing.T) {
 		for _, comp := range []string{"none", "gzip", "zstd"} {
 			t.Run(enc+"/"+comp, func(t *testing.T) {
 				rc := newReceiver(t, enc, nil)
-				s := newSink(t, config.HTTPSink{URL: rc.url(), Encoding: enc, Compression: comp}, Options{})
+				s := newSink(t, Config{URL: rc.url(), Encoding: enc, Compression: comp}, Options{})
 				// Sizes vary so that pooled buffers are reused larger and smaller.
 				batches := []*event.Batch{makeBatch(0, 300), makeBatch(300, 7), makeBatch(307, 1)}
 				for _, b := range batches {
@@ -144,7 +143,7 @@ func TestStatusClassification(t *testing.T) {
 				}
 				return reply{Status: tt.status, Header: h, Body: []byte("the receiver's reason\n")}
 			})
-			s := newSink(t, config.HTTPSink{URL: rc.url()}, Options{})
+			s := newSink(t, Config{URL: rc.url()}, Options{})
 			err := s.Write(t.Context(), makeBatch(0, 3))
 			delay, hasDelay := event.RetryDelay(err)
 			var got kind
@@ -192,7 +191,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 		}
 		return reply{Status: 200}
 	})
-	s := newSink(t, config.HTTPSink{URL: rc.url()}, Options{})
+	s := newSink(t, Config{URL: rc.url()}, Options{})
 	d := &deliverer{sink: s, initial: time.Millisecond, maxBackoff: time.Millisecond,
 		deadLetter: filepath.Join(t.TempDir(), "dead.ndjson")}
 	if err := d.deliver(t.Context(), makeBatch(0, 5)); err != nil {
@@ -227,7 +226,7 @@ func TestBadRequestGoesToDeadLetter(t *testing.T) {
 	rc := newReceiver(t, "ndjson", func(*received) reply {
 		return reply{Status: 400, Body: []byte(`{"error":"field message too long"}`)}
 	})
-	s := newSink(t, config.HTTPSink{URL: rc.url()}, Options{})
+	s := newSink(t, Config{URL: rc.url()}, Options{})
 	dl := filepath.Join(t.TempDir(), "dead.ndjson")
 	d := &deliverer{sink: s, initial: time.Millisecond, maxBackoff: time.Millisecond, deadLetter: dl}
 	b := makeBatch(0, 20)
@@ -263,7 +262,7 @@ func TestRedirects(t *testing.T) {
 			hop := newReceiver(t, "ndjson", func(*received) reply {
 				return reply{Status: tt.code, Header: map[string]string{"Location": final.url()}}
 			})
-			s := newSink(t, config.HTTPSink{URL: hop.url()}, Options{})
+			s := newSink(t, Config{URL: hop.url()}, Options{})
 			b := makeBatch(0, 4)
 			err := s.Write(t.Context(), b)
 			if event.IsPermanent(err) != tt.permanent || (!tt.permanent && err != nil) {
@@ -284,20 +283,20 @@ func TestRedirects(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	tests := map[string]config.HTTPSink{
+	tests := map[string]Config{
 		"no url":         {},
 		"ftp url":        {URL: "ftp://x/"},
 		"no host":        {URL: "http:///x"},
 		"method":         {URL: "http://x/", Method: "GET"},
 		"encoding":       {URL: "http://x/", Encoding: "xml"},
 		"compression":    {URL: "http://x/", Compression: "brotli"},
-		"index template": {URL: "http://x/", Encoding: "elasticsearch_bulk", Elasticsearch: config.HTTPElasticsearch{Index: "logs-%Q"}},
-		"label template": {URL: "http://x/", Encoding: "loki", Loki: config.HTTPLoki{Labels: map[string]string{"a": "{b"}}},
-		"auth":           {URL: "http://x/", Auth: config.HTTPAuth{Strategy: "digest"}},
+		"index template": {URL: "http://x/", Encoding: "elasticsearch_bulk", Elasticsearch: ElasticsearchConfig{Index: "logs-%Q"}},
+		"label template": {URL: "http://x/", Encoding: "loki", Loki: LokiConfig{Labels: map[string]string{"a": "{b"}}},
+		"auth":           {URL: "http://x/", Auth: AuthConfig{Strategy: "digest"}},
 	}
 	for name, cfg := range tests {
 		t.Run(name, func(t *testing.T) {
-			if _, err := New(cfg, Options{}); err == nil {
+			if _, err := New(&cfg, Options{}); err == nil {
 				t.Fatal("New accepted a bad config")
 			}
 		})
@@ -306,7 +305,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 
 func TestEmptyBatchSendsNothing(t *testing.T) {
 	rc := newReceiver(t, "ndjson", nil)
-	s := newSink(t, config.HTTPSink{URL: rc.url()}, Options{})
+	s := newSink(t, Config{URL: rc.url()}, Options{})
 	if err := s.Write(t.Context(), &event.Batch{}); err != nil {
 		t.Fatal(err)
 	}

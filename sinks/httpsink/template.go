@@ -7,11 +7,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
-// template is a compiled config template (see config.ParseHTTPTemplate):
+// template is a compiled config template (see event.ParseTemplate):
 // an Elasticsearch index name or a Loki label value. It is read-only once
 // compiled and safe for concurrent use.
 type template struct {
@@ -22,14 +21,14 @@ type template struct {
 }
 
 type part struct {
-	config.TemplatePart
+	event.TemplatePart
 	field int // index of Field in the sink's field list
 }
 
 // compileTemplate parses s and registers its fields in *fields (the list a
 // event.FieldReader fills).
 func compileTemplate(s string, dates bool, fields *[]string) (*template, error) {
-	parsed, err := config.ParseHTTPTemplate(s, dates)
+	parsed, err := event.ParseTemplate(s, dates)
 	if err != nil {
 		return nil, err
 	}

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-
-	"github.com/logship/logship/config"
 )
 
 // tlsConfig builds the client TLS settings, reading the CA bundle and the
 // client certificate from disk. Verification stays on unless the config
 // turns it off.
-func tlsConfig(c config.HTTPTLS) (*tls.Config, error) {
+func tlsConfig(c TLSConfig) (*tls.Config, error) {
 	tc := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		ServerName:         c.ServerName,

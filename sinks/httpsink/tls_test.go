@@ -23,7 +23,6 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -127,25 +126,25 @@ func TestTLS(t *testing.T) {
 	tests := []struct {
 		name     string
 		srv      *httptest.Server
-		tls      config.HTTPTLS
+		tls      TLSConfig
 		wantErr  string // "" = accepted, "*" = any error
 		wantWarn bool
 	}{
-		{name: "ca file", srv: plain, tls: config.HTTPTLS{CAFile: caFile, ServerName: "logs.example"}},
-		{name: "system roots refuse", srv: plain, tls: config.HTTPTLS{ServerName: "logs.example"}, wantErr: "certificate"},
-		{name: "wrong server name", srv: plain, tls: config.HTTPTLS{CAFile: caFile, ServerName: "other.example"}, wantErr: "certificate"},
-		{name: "insecure", srv: plain, tls: config.HTTPTLS{InsecureSkipVerify: true}, wantWarn: true},
-		{name: "client certificate", srv: mutual, tls: config.HTTPTLS{CAFile: caFile, ServerName: "logs.example",
+		{name: "ca file", srv: plain, tls: TLSConfig{CAFile: caFile, ServerName: "logs.example"}},
+		{name: "system roots refuse", srv: plain, tls: TLSConfig{ServerName: "logs.example"}, wantErr: "certificate"},
+		{name: "wrong server name", srv: plain, tls: TLSConfig{CAFile: caFile, ServerName: "other.example"}, wantErr: "certificate"},
+		{name: "insecure", srv: plain, tls: TLSConfig{InsecureSkipVerify: true}, wantWarn: true},
+		{name: "client certificate", srv: mutual, tls: TLSConfig{CAFile: caFile, ServerName: "logs.example",
 			CertFile: clientCertFile, KeyFile: clientKeyFile}},
 		// With TLS 1.3 the server refuses after the client's handshake ends:
 		// the client sees a certificate alert or a broken connection.
-		{name: "client certificate missing", srv: mutual, tls: config.HTTPTLS{CAFile: caFile, ServerName: "logs.example"}, wantErr: "*"},
+		{name: "client certificate missing", srv: mutual, tls: TLSConfig{CAFile: caFile, ServerName: "logs.example"}, wantErr: "*"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			gotClient = ""
 			core, logs := observer.New(zapcore.WarnLevel)
-			s := newSink(t, config.HTTPSink{URL: tt.srv.URL, TLS: tt.tls}, Options{Logger: zap.New(core)})
+			s := newSink(t, Config{URL: tt.srv.URL, TLS: tt.tls}, Options{Logger: zap.New(core)})
 			if err := s.Start(t.Context()); err != nil {
 				t.Fatal(err)
 			}
@@ -169,12 +168,12 @@ func TestTLS(t *testing.T) {
 	}
 
 	t.Run("missing files", func(t *testing.T) {
-		for _, c := range []config.HTTPTLS{
+		for _, c := range []TLSConfig{
 			{CAFile: filepath.Join(dir, "nope.pem")},
 			{CAFile: clientKeyFile}, // not a certificate
 			{CertFile: clientCertFile, KeyFile: filepath.Join(dir, "nope.key")},
 		} {
-			s := newSink(t, config.HTTPSink{URL: plain.URL, TLS: c}, Options{})
+			s := newSink(t, Config{URL: plain.URL, TLS: c}, Options{})
 			err := s.Start(t.Context())
 			if err == nil || !strings.Contains(err.Error(), "tls.") {
 				t.Errorf("Start with %+v: %v, want an error naming the key", c, err)

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -48,7 +47,7 @@ type datadogEncoder struct {
 // datadogReserved are the attributes the encoder sets itself.
 var datadogReserved = map[string]bool{"ddsource": true, "service": true, "hostname": true, "ddtags": true, "status": true}
 
-func newDatadogEncoder(cfg config.HTTPDatadog) (*datadogEncoder, error) {
+func newDatadogEncoder(cfg DatadogConfig) (*datadogEncoder, error) {
 	e := &datadogEncoder{source: cfg.Source,
 		lim: chunkLimits{maxEntries: datadogMaxEntries, maxBody: datadogMaxBody, maxEntry: datadogMaxEntry}}
 	if e.source == "" {
@@ -161,7 +160,7 @@ type newRelicEncoder struct {
 	lim    chunkLimits // New Relic's; tests lower them
 }
 
-func newNewRelicEncoder(cfg config.HTTPNewRelic, compressed bool) *newRelicEncoder {
+func newNewRelicEncoder(cfg NewRelicConfig, compressed bool) *newRelicEncoder {
 	e := &newRelicEncoder{lim: chunkLimits{maxBody: newRelicMaxBody, maxWire: newRelicMaxWire}}
 	if compressed {
 		e.lim.maxBody = newRelicMaxBodyCompressed

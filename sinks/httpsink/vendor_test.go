@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/logship/logship/config"
+	"github.com/logship/logship/sinks"
 	"github.com/logship/logship/event"
 )
 
@@ -141,7 +142,7 @@ func bigEvent(id string, size int, rng *rand.Rand) event.Event {
 
 func TestDatadogEntries(t *testing.T) {
 	v, srv := newVendorReceiver(t, "datadog")
-	s := newSink(t, config.HTTPSink{URL: srv.URL + "/api/v2/logs", Encoding: config.HTTPEncodingDatadog, Datadog: config.HTTPDatadog{
+	s := newSink(t, Config{URL: srv.URL + "/api/v2/logs", Encoding: EncodingDatadog, Datadog: DatadogConfig{
 		APIKey: "dd-secret-key", Tags: []string{"env:prod", "application_id:{applicationId}", "zone:{zone}", "commit:{commitId}"},
 	}}, Options{})
 	b := vendorBatch(0, 3)
@@ -180,8 +181,8 @@ func TestDatadogSplitsWithinLimits(t *testing.T) {
 		}
 		return 0
 	}
-	s := newSink(t, config.HTTPSink{URL: srv.URL, Encoding: config.HTTPEncodingDatadog, Compression: "gzip",
-		Datadog: config.HTTPDatadog{APIKey: "k"}}, Options{})
+	s := newSink(t, Config{URL: srv.URL, Encoding: EncodingDatadog, Compression: "gzip",
+		Datadog: DatadogConfig{APIKey: "k"}}, Options{})
 	// Datadog's limits divided by 100 (1000 entries, 5 MB, 1 MB per
 	// entry become 10, 50 kB, 10 kB), to keep the test fast.
 	v.lim = chunkLimits{maxEntries: datadogMaxEntries / 100, maxBody: datadogMaxBody / 100, maxEntry: datadogMaxEntry / 100}
@@ -221,8 +222,8 @@ func TestNewRelicSplitsCompressed(t *testing.T) {
 	for _, comp := range []string{"gzip", "none"} {
 		t.Run(comp, func(t *testing.T) {
 			v, srv := newVendorReceiver(t, "newrelic")
-			s := newSink(t, config.HTTPSink{URL: srv.URL + "/log/v1", Encoding: config.HTTPEncodingNewRelic, Compression: comp,
-				NewRelic: config.HTTPNewRelic{LicenseKey: "nr-license", CommonAttributes: map[string]string{"env": "prod"}}}, Options{})
+			s := newSink(t, Config{URL: srv.URL + "/log/v1", Encoding: EncodingNewRelic, Compression: comp,
+				NewRelic: NewRelicConfig{LicenseKey: "nr-license", CommonAttributes: map[string]string{"env": "prod"}}}, Options{})
 			// New Relic's 1 MB limit divided by 100, to keep the test fast.
 			nr := s.enc.(*newRelicEncoder)
 			nr.lim.maxWire /= 100
@@ -273,20 +274,20 @@ func TestNewRelicSplitsCompressed(t *testing.T) {
 
 func TestVendorConfigDefaults(t *testing.T) {
 	for _, tc := range []struct {
-		cfg     config.HTTPSink
+		cfg     Config
 		url     string
 		problem string
 	}{
-		{config.HTTPSink{Encoding: "datadog", Datadog: config.HTTPDatadog{APIKey: "k"}}, "https://http-intake.logs.datadoghq.com/api/v2/logs", ""},
-		{config.HTTPSink{Encoding: "datadog", Datadog: config.HTTPDatadog{APIKey: "k", Site: "datadoghq.eu"}}, "https://http-intake.logs.datadoghq.eu/api/v2/logs", ""},
-		{config.HTTPSink{Encoding: "datadog"}, "https://http-intake.logs.datadoghq.com/api/v2/logs", "datadog.api_key: required"},
-		{config.HTTPSink{Encoding: "datadog", Datadog: config.HTTPDatadog{APIKey: "k", Site: "example.com"}}, "", "datadog.site: must be one of"},
-		{config.HTTPSink{Encoding: "newrelic", NewRelic: config.HTTPNewRelic{APIKey: "k", Region: "eu"}}, "https://log-api.eu.newrelic.com/log/v1", ""},
-		{config.HTTPSink{Encoding: "newrelic", NewRelic: config.HTTPNewRelic{APIKey: "k", LicenseKey: "l"}}, "https://log-api.newrelic.com/log/v1", "newrelic: set exactly one"},
-		{config.HTTPSink{URL: "http://c:4318/v1/logs", Encoding: "otlp", OTLP: config.HTTPOTLP{Protocol: "grpc"}}, "http://c:4318/v1/logs", "otlp.protocol: must be protobuf or json"},
-		{config.HTTPSink{URL: "http://c/x", Encoding: "ndjson", Datadog: config.HTTPDatadog{APIKey: "k"}}, "http://c/x", "datadog: applies only to encoding datadog"},
+		{Config{Encoding: "datadog", Datadog: DatadogConfig{APIKey: "k"}}, "https://http-intake.logs.datadoghq.com/api/v2/logs", ""},
+		{Config{Encoding: "datadog", Datadog: DatadogConfig{APIKey: "k", Site: "datadoghq.eu"}}, "https://http-intake.logs.datadoghq.eu/api/v2/logs", ""},
+		{Config{Encoding: "datadog"}, "https://http-intake.logs.datadoghq.com/api/v2/logs", "datadog.api_key: required"},
+		{Config{Encoding: "datadog", Datadog: DatadogConfig{APIKey: "k", Site: "example.com"}}, "", "datadog.site: must be one of"},
+		{Config{Encoding: "newrelic", NewRelic: NewRelicConfig{APIKey: "k", Region: "eu"}}, "https://log-api.eu.newrelic.com/log/v1", ""},
+		{Config{Encoding: "newrelic", NewRelic: NewRelicConfig{APIKey: "k", LicenseKey: "l"}}, "https://log-api.newrelic.com/log/v1", "newrelic: set exactly one"},
+		{Config{URL: "http://c:4318/v1/logs", Encoding: "otlp", OTLP: OTLPConfig{Protocol: "grpc"}}, "http://c:4318/v1/logs", "otlp.protocol: must be protobuf or json"},
+		{Config{URL: "http://c/x", Encoding: "ndjson", Datadog: DatadogConfig{APIKey: "k"}}, "http://c/x", "datadog: applies only to encoding datadog"},
 	} {
-		c, err := config.Parse([]byte(fmt.Sprintf("state_dir: /tmp/logship-test\nsources: [{owner_id: orga_1, application_id: app_1}]\nsinks: [%s]\n", sinkYAML(tc.cfg))), func(string) (string, bool) { return "", false }, nil)
+		c, err := config.Parse([]byte(fmt.Sprintf("state_dir: /tmp/logship-test\nsources: [{owner_id: orga_1, application_id: app_1}]\nsinks: [%s]\n", sinkYAML(tc.cfg))), func(string) (string, bool) { return "", false }, sinks.Table{Factory()}.Config())
 		got := ""
 		if err != nil {
 			got = err.Error()
@@ -294,8 +295,8 @@ func TestVendorConfigDefaults(t *testing.T) {
 		if tc.problem == "" && err != nil || tc.problem != "" && !strings.Contains(got, tc.problem) {
 			t.Errorf("%+v: problems %q, want %q", tc.cfg, got, tc.problem)
 		}
-		if err == nil && c.Sinks[0].HTTP.URL != tc.url {
-			t.Errorf("url %q, want %q", c.Sinks[0].HTTP.URL, tc.url)
+		if err == nil && c.Sinks[0].Settings.(*Config).URL != tc.url {
+			t.Errorf("url %q, want %q", c.Sinks[0].Settings.(*Config).URL, tc.url)
 		}
 		if strings.Contains(got, "dd-") || strings.Contains(got, `"k"`) {
 			t.Errorf("a problem quotes a key: %s", got)
@@ -304,7 +305,7 @@ func TestVendorConfigDefaults(t *testing.T) {
 }
 
 // sinkYAML writes an http sink entry as flow YAML.
-func sinkYAML(c config.HTTPSink) string {
+func sinkYAML(c Config) string {
 	parts := []string{"type: http", "encoding: " + c.Encoding}
 	if c.URL != "" {
 		parts = append(parts, "url: "+c.URL)

@@ -3,13 +3,13 @@ package kafka
 import (
 	"slices"
 
-	"github.com/logship/logship/config"
+	"github.com/logship/logship/event"
 )
 
-// template is a parsed topic or key template (config.ParseHTTPTemplate
+// template is a parsed topic or key template (event.ParseTemplate
 // syntax, no dates): literals and `{field}` / `{field:-default}`.
 type template struct {
-	parts []config.TemplatePart
+	parts []event.TemplatePart
 	// slot[i] is, for a field part, the index of its field in the sink's
 	// field list (the values an event.FieldReader reads); -1 for a literal.
 	slot []int
@@ -17,7 +17,7 @@ type template struct {
 
 // compileTemplate parses s and adds the fields it reads to *fields.
 func compileTemplate(s string, fields *[]string) (*template, error) {
-	parts, err := config.ParseHTTPTemplate(s, false)
+	parts, err := event.ParseTemplate(s, false)
 	if err != nil {
 		return nil, err
 	}
