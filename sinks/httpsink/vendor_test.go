@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/logship/logship/config"
-	"github.com/logship/logship/sinks"
 	"github.com/logship/logship/event"
+	"github.com/logship/logship/sinks"
 )
 
 // vendorReceiver decodes Datadog or New Relic requests, checks the
