@@ -147,7 +147,7 @@ func TestReconcileAcrossRotation(t *testing.T) {
 // data it starts a new generation, the older one is dropped, and what the
 // two generations hold still reconciles a replay of the last batches.
 func TestJournalRotation(t *testing.T) {
-	cfg := config.FileSink{Path: filepath.Join(t.TempDir(), "out.ndjson"), ReconcileBytes: 1000}
+	cfg := withPath(filepath.Join(t.TempDir(), "out.ndjson"), func(c *Config) { c.ReconcileBytes = 1000 })
 	s := start(t, cfg)
 	var ids []string
 	for i := range 100 {
