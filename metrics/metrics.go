@@ -76,6 +76,11 @@ type Metrics struct {
 	// TrackerEntries is what the ack tracker holds, per kind: "ranges"
 	// (undelivered chunks) and "ids" (kept for the look-back windows).
 	TrackerEntries *prometheus.GaugeVec
+	// Discovered is the number of applications a discovering source
+	// follows.
+	Discovered *prometheus.GaugeVec
+	// DiscoverListings counts discovery's listings per source and result.
+	DiscoverListings *prometheus.CounterVec
 }
 
 // New returns a fresh set of collectors, not registered anywhere.
@@ -160,6 +165,12 @@ func New() *Metrics {
 		TrackerEntries: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "logship_ack_tracker_entries", Help: "What the ack tracker holds, per kind: undelivered ranges, and ids kept for the look-back windows.",
 		}, []string{"kind"}),
+		Discovered: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "logship_discovered_applications", Help: "Applications a discovering source follows.",
+		}, []string{"source"}),
+		DiscoverListings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_discover_listings_total", Help: "Listings of an owner's applications, per source and result.",
+		}, []string{"source", "result"}),
 	}
 }
 
@@ -169,7 +180,8 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 		m.Reconnects, m.SinkErrors, m.DeadLetters, m.BufferedBytes, m.CheckpointSaves, m.Connected,
 		m.FileOpenErrors, m.FileOpen, m.EnrichMissing, m.EnrichLookups,
 		m.SinkDropped, m.SinkSkipped, m.SourceLag, m.SinkOldestPending, m.CheckpointAge, m.TrackerEntries, m.ConfigReloads,
-		m.SentBytes, m.Batches, m.Retries, m.WriteDuration, m.ReceivedBytes} {
+		m.SentBytes, m.Batches, m.Retries, m.WriteDuration, m.ReceivedBytes,
+		m.Discovered, m.DiscoverListings} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

@@ -77,7 +77,8 @@ type Pipeline struct {
 	// skips[stream][sink] is what that sink's own checkpoint covers beyond
 	// the resume position (nil: nothing); guarded by the source's
 	// one-Submit-at-a-time contract.
-	skips    [][]*skipSet
+	// The outer slice is replaced by AddStream (copy on write).
+	skips    atomic.Pointer[[][]*skipSet]
 	filter   *contentFilter
 	throttle *throttle
 	fields   *fieldStage
@@ -134,16 +135,7 @@ func New(opts Options) (*Pipeline, error) {
 		if lookbacks[i] <= 0 {
 			lookbacks[i] = 10 * time.Second
 		}
-		starts[i] = make([]event.Position, len(opts.Sinks))
-		skips[i] = make([]*skipSet, len(opts.Sinks))
-		for k, sink := range opts.Sinks {
-			pos, ok := s.Sinks[sink.Name]
-			if !ok {
-				pos = s.Start
-			}
-			starts[i][k] = pos
-			skips[i][k] = newSkipSet(pos, s.Start, lookbacks[i])
-		}
+		starts[i], skips[i] = streamStarts(s, opts.Sinks, lookbacks[i])
 	}
 	writeCtx, hardStop := context.WithCancel(context.Background())
 	p := &Pipeline{
@@ -151,7 +143,6 @@ func New(opts Options) (*Pipeline, error) {
 		log:       opts.Logger,
 		m:         opts.Metrics,
 		tracker:   newTracker(starts, lookbacks, len(opts.Sinks)),
-		skips:     skips,
 		filter:    filter,
 		throttle:  newThrottle(opts.Throttle),
 		fields:    fields,
@@ -167,8 +158,57 @@ func New(opts Options) (*Pipeline, error) {
 		p.lanes = append(p.lanes, newLane(p, i, s, writeCtx))
 		p.sinkNames = append(p.sinkNames, s.Name)
 	}
+	p.skips.Store(&skips)
 	p.lastSave.Store(time.Now().UnixNano())
 	return p, nil
+}
+
+// streamStarts returns where each sink's delivered position of stream s
+// starts, and what each sink skips on a replay.
+func streamStarts(s Stream, sinks []SinkSpec, lookback time.Duration) ([]event.Position, []*skipSet) {
+	starts := make([]event.Position, len(sinks))
+	skips := make([]*skipSet, len(sinks))
+	for k, sink := range sinks {
+		pos, ok := s.Sinks[sink.Name]
+		if !ok {
+			pos = s.Start
+		}
+		starts[k] = pos
+		skips[k] = newSkipSet(pos, s.Start, lookback)
+	}
+	return starts, skips
+}
+
+// AddStream adds a source after New (an application found by discovery)
+// and returns its index, for event.Event.Stream. Its positions start at
+// s.Start and s.Sinks, as for the streams given to New, and its checkpoint
+// is saved with the others'. It is safe for concurrent use; a stream is
+// never removed (a source that stops simply submits nothing more).
+func (p *Pipeline) AddStream(s Stream) int {
+	p.saveMu.Lock()
+	defer p.saveMu.Unlock()
+	if s.Lookback <= 0 {
+		s.Lookback = 10 * time.Second
+	}
+	starts, skips := streamStarts(s, p.opts.Sinks, s.Lookback)
+	old := *p.skips.Load()
+	all := append(old[:len(old):len(old)], skips)
+	// The skip sets first: an event of the new stream can come only
+	// after AddStream returned.
+	p.skips.Store(&all)
+	i := p.tracker.add(starts, s.Lookback)
+	p.opts.Streams = append(p.opts.Streams, s)
+	if p.saved != nil {
+		p.saved = append(p.saved, 0)
+	}
+	return i
+}
+
+// streams returns the streams (the caller must not modify the result).
+func (p *Pipeline) streams() []Stream {
+	p.saveMu.Lock()
+	defer p.saveMu.Unlock()
+	return p.opts.Streams
 }
 
 // Start starts the sinks that need it (pipeline.Starter), then the writers
@@ -255,7 +295,7 @@ func (p *Pipeline) fanOut(ctx context.Context, e event.Event) error {
 		outcome = make([]laneOutcome, 0, len(p.lanes))
 	}
 	special := false
-	skips := p.skips[e.Stream]
+	skips := (*p.skips.Load())[e.Stream]
 	for i, l := range p.lanes {
 		if sk := skips[i]; sk != nil {
 			covered, spent := sk.covers(&e)
@@ -425,7 +465,7 @@ func (p *Pipeline) updateGauges(now time.Time) {
 		}
 		p.m.SinkOldestPending.WithLabelValues(l.spec.Name).Set(age)
 	}
-	for i, s := range p.opts.Streams {
+	for i, s := range p.streams() {
 		if d := p.tracker.delivered(i); d != 0 {
 			// A line dated in the future (a skewed clock) must not make
 			// the lag negative: clamp at 0.

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/logship/logship/event"
@@ -26,7 +27,10 @@ import (
 // that is stuck on one batch holds one chunk of it, and the events after
 // it that it does not owe fold into one summary.
 type tracker struct {
-	streams []*streamTracker
+	// streams is indexed by event.Event.Stream; add replaces the slice
+	// (copy on write), so readers take no lock.
+	streams atomic.Pointer[[]*streamTracker]
+	addMu   sync.Mutex
 	sinks   int
 }
 
@@ -87,21 +91,41 @@ const (
 // newTracker returns a tracker over streams whose delivered positions per
 // sink start at starts[stream][sink].
 func newTracker(starts [][]event.Position, lookback []time.Duration, sinks int) *tracker {
-	t := &tracker{streams: make([]*streamTracker, len(starts)), sinks: sinks}
+	t := &tracker{sinks: sinks}
+	streams := make([]*streamTracker, len(starts))
 	for i, ps := range starts {
-		s := &streamTracker{next: 1, rules: spanRules{lb: int64(lookback[i])}, sinks: make([]sinkTrack, sinks)}
-		for k := range s.sinks {
-			s.sinks[k].done.restore(ps[k], &s.rules)
-		}
-		t.streams[i] = s
+		streams[i] = newStreamTracker(ps, lookback[i], sinks)
 	}
+	t.streams.Store(&streams)
 	return t
 }
+
+func newStreamTracker(starts []event.Position, lookback time.Duration, sinks int) *streamTracker {
+	s := &streamTracker{next: 1, rules: spanRules{lb: int64(lookback)}, sinks: make([]sinkTrack, sinks)}
+	for k := range s.sinks {
+		s.sinks[k].done.restore(starts[k], &s.rules)
+	}
+	return s
+}
+
+// add adds a stream whose delivered positions per sink start at starts,
+// and returns its index.
+func (t *tracker) add(starts []event.Position, lookback time.Duration) int {
+	t.addMu.Lock()
+	defer t.addMu.Unlock()
+	old := *t.streams.Load()
+	streams := append(old[:len(old):len(old)], newStreamTracker(starts, lookback, t.sinks))
+	t.streams.Store(&streams)
+	return len(streams) - 1
+}
+
+// stream returns stream i's tracker.
+func (t *tracker) stream(i int) *streamTracker { return (*t.streams.Load())[i] }
 
 // track numbers e and records, per sink, what outcome[k] says; a nil
 // outcome means no sink owes it (dropped on purpose, dead-lettered).
 func (t *tracker) track(e *event.Event, outcome []laneOutcome) {
-	s := t.streams[e.Stream]
+	s := t.stream(e.Stream)
 	s.mu.Lock()
 	e.Seq = s.next
 	s.next++
@@ -162,7 +186,7 @@ func (t *tracker) ack(sink int, events []event.Event) {
 				}
 				s.mu.Unlock()
 			}
-			cur, s, moved = e.Stream, t.streams[e.Stream], false
+			cur, s, moved = e.Stream, t.stream(e.Stream), false
 			s.mu.Lock()
 		}
 		moved = s.sinks[sink].ack(e, &s.rules) || moved
@@ -334,7 +358,7 @@ func (sp *span) position(r *spanRules) event.Position {
 // positions returns stream i's delivered position for each sink, and the
 // stream's version.
 func (t *tracker) positions(i int) ([]event.Position, uint64) {
-	s := t.streams[i]
+	s := t.stream(i)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := make([]event.Position, len(s.sinks))
@@ -347,7 +371,7 @@ func (t *tracker) positions(i int) ([]event.Position, uint64) {
 // version returns stream i's version: it changes whenever a sink's
 // delivered position moves.
 func (t *tracker) version(i int) uint64 {
-	s := t.streams[i]
+	s := t.stream(i)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.version
@@ -357,7 +381,7 @@ func (t *tracker) version(i int) uint64 {
 // of stream i holds (the smallest of their newest dates; 0 if a sink has
 // none).
 func (t *tracker) delivered(i int) int64 {
-	s := t.streams[i]
+	s := t.stream(i)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var d int64
@@ -372,7 +396,7 @@ func (t *tracker) delivered(i int) int64 {
 
 // inFlight returns how many events of stream i still await sink's ack.
 func (t *tracker) inFlight(i, sink int) int {
-	s := t.streams[i]
+	s := t.stream(i)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
@@ -385,7 +409,7 @@ func (t *tracker) inFlight(i, sink int) int {
 // footprint returns what the tracker holds: chunks (undelivered ranges)
 // and ids kept for the look-back windows, over every stream and sink.
 func (t *tracker) footprint() (chunks, ids int) {
-	for _, s := range t.streams {
+	for _, s := range *t.streams.Load() {
 		s.mu.Lock()
 		for k := range s.sinks {
 			st := &s.sinks[k]

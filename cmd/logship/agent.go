@@ -257,17 +257,20 @@ func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.
 		pending  atomic.Int32
 	)
 	pending.Store(int32(len(cfg.Sources)))
-	sources := make([]*source.Source, len(cfg.Sources))
+	sources := make([]*source.Source, 0, len(cfg.Sources))
 	enricher := newEnricher(cfg, auth, log, m)
 	if enricher != nil {
 		defer enricher.Close()
 	}
 	for i, sc := range cfg.Sources {
+		if sc.Discover != nil {
+			continue // its applications' sources are started by discovery, below
+		}
 		if len(sc.PushFields) > 0 || sc.PushFilter != "" {
 			log.Info("asking the API to select for the pipeline (push-down)", zap.String("source", sc.Name),
 				zap.Strings("fields", sc.PushFields), zap.Bool("filter", sc.PushFilter != ""))
 		}
-		sources[i] = source.New(cfg.API.URL, sc, source.Options{
+		sources = append(sources, source.New(cfg.API.URL, sc, source.Options{
 			Stream:    i,
 			Start:     streams[i].Start,
 			Auth:      auth,
@@ -275,13 +278,19 @@ func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.
 			Logger:    log,
 			Metrics:   m,
 			UserAgent: "logship/" + versionString(),
-		})
+		}))
 	}
+	discovered := startDiscovery(srcCtx, cfg, pipe, store, sinkNames, func(sc config.Source) source.Output { return sourceOutput(pipe, enricher, sc) },
+		source.Options{Auth: auth, Logger: log, Metrics: m, UserAgent: "logship/" + versionString()}, &wg, log, m)
 	readyDone := make(chan struct{})
 	go func() {
 		defer close(readyDone)
 		watchReadiness(ready, 100*time.Millisecond, srcCtx.Done(), log, func() (bool, string) {
-			return assess(time.Now(), cfg.Metrics.Ready, sources, pipe, sinkNames)
+			all := sources
+			for _, f := range discovered {
+				all = append(all[:len(all):len(all)], f.sources()...)
+			}
+			return assess(time.Now(), cfg.Metrics.Ready, all, pipe, sinkNames)
 		})
 	}()
 	for _, s := range sources {
@@ -353,6 +362,9 @@ wait:
 	defer cancel()
 	closeErr := pipe.Close(drainCtx)
 	for i, s := range cfg.Sources {
+		if s.Discover != nil {
+			continue
+		}
 		pos := pipe.Position(i)
 		log.Info("checkpoint", zap.String("source", s.Name), zap.String("last_id", pos.LastID))
 	}

@@ -1,0 +1,100 @@
+package discover
+
+import (
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/logship/logship/cleverapi"
+	"github.com/logship/logship/config"
+	"github.com/logship/logship/emulator"
+)
+
+// record notes what discovery starts and stops.
+type record struct {
+	following []string
+	log       []string
+}
+
+func (r *record) Start(a cleverapi.Application, initial bool) {
+	r.following = append(r.following, a.Name)
+	tag := "+"
+	if initial {
+		tag = "+init "
+	}
+	r.log = append(r.log, tag+a.Name)
+}
+
+func (r *record) Stop(id string) { r.log = append(r.log, "-"+id) }
+
+// TestPollFollowsTheListing: starts and stops follow the listing through the patterns and
+// Select; a failing or timed-out listing changes nothing.
+func TestPollFollowsTheListing(t *testing.T) {
+	const owner = "orga_11111111-2222-4333-8444-555555555555"
+	emu := emulator.New(emulator.Options{Apps: []emulator.App{
+		{OwnerID: owner, Name: "front-web"}, {OwnerID: owner, Name: "front-staging"}, {OwnerID: owner, Name: "api"},
+		{OwnerID: owner, Name: "dropped-by-select"}, {Name: "another-owner"},
+	}})
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	defer emu.Close()
+	apps := emu.Apps()
+	rec := &record{}
+	d := New(Options{
+		Owner:     owner,
+		Discover:  config.Discover{Include: []string{"front-*", apps[2].ID, "dropped-*"}, Exclude: []string{"*-staging"}},
+		Lister:    &cleverapi.Client{Base: srv.URL, Timeout: 300 * time.Millisecond},
+		Followers: rec,
+		Select: func(in []cleverapi.Application) []cleverapi.Application {
+			return slices.DeleteFunc(slices.Clone(in), func(a cleverapi.Application) bool { return a.Name == "dropped-by-select" })
+		},
+	})
+	d.Poll(t.Context())
+	if want := []string{"+init front-web", "+init api"}; !slices.Equal(rec.log, want) {
+		t.Fatalf("first listing: %v, want %v", rec.log, want)
+	}
+	rec.log = nil
+	emu.AddApp(emulator.App{OwnerID: owner, Name: "front-new"})
+	emu.RemoveApp(apps[0].ID)
+	for _, f := range []emulator.APIFault{{Status: 503}, {Status: 500}, {Delay: 2 * time.Second}} {
+		emu.SetFaults(emulator.Faults{API: []emulator.APIFault{f}})
+		d.Poll(t.Context())
+		if len(rec.log) != 0 {
+			t.Fatalf("a failed listing (%+v) changed the set: %v", f, rec.log)
+		}
+	}
+	emu.SetFaults(emulator.Faults{})
+	d.Poll(t.Context())
+	if want := []string{"+front-new", "-" + apps[0].ID}; !slices.Equal(rec.log, want) {
+		t.Fatalf("after changes: %v, want %v", rec.log, want)
+	}
+}
+
+// TestSince: where a newly followed application starts.
+func TestSince(t *testing.T) {
+	now := time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
+	app := func(created time.Time) cleverapi.Application {
+		return cleverapi.Application{ID: "app_1", CreationDate: created.UnixMilli()}
+	}
+	off := false
+	tests := []struct {
+		name    string
+		d       config.Discover
+		app     cleverapi.Application
+		initial bool
+		want    time.Time
+	}{
+		{"appeared, recent", config.Discover{}, app(now.Add(-time.Hour)), false, now.Add(-time.Hour)},
+		{"found at start", config.Discover{}, app(now.Add(-time.Hour)), true, time.Time{}},
+		{"older than the retention", config.Discover{}, app(now.Add(-8 * 24 * time.Hour)), false, time.Time{}},
+		{"shorter retention", config.Discover{Retention: 30 * time.Minute}, app(now.Add(-time.Hour)), false, time.Time{}},
+		{"from_creation off", config.Discover{FromCreation: &off}, app(now.Add(-time.Hour)), false, time.Time{}},
+		{"no creation date", config.Discover{}, cleverapi.Application{ID: "app_1"}, false, time.Time{}},
+	}
+	for _, tt := range tests {
+		if got := Since(tt.d, tt.app, tt.initial, now); !got.Equal(tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
