@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,31 @@ func TestEnrichKeyKeptByInclude(t *testing.T) {
 	c = mustParse(t, strings.Replace(base, "app_1\n", "app_1\n    enrich: false\n", 1)+"pipeline:\n  fields: {include: [message]}\n", nil)
 	if got := strings.Join(c.Pipeline.Fields.Include, ","); got != "message" {
 		t.Errorf("include without enrichment %s", got)
+	}
+}
+
+// TestREADMEOrganisationExampleLoads keeps README.md's discovery example valid.
+func TestREADMEOrganisationExampleLoads(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	const begin, end = "<!-- readme-org-config: begin -->", "<!-- readme-org-config: end -->"
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatal("README.md lost its discovery example markers")
+	}
+	block := strings.TrimSpace(s[i+len(begin) : j])
+	block = strings.TrimSuffix(strings.TrimPrefix(block, "```yaml"), "```")
+	c, err := Parse([]byte(block), func(string) (string, bool) { return "", false }, testSinks)
+	if err == nil {
+		err = c.Validate()
+	}
+	if err != nil {
+		t.Fatalf("README discovery example: %v", err)
+	}
+	if len(c.Sources) != 2 || c.Sources[0].Discover == nil || c.Sources[1].Enrich || !c.Sources[0].Enrich {
+		t.Fatalf("README discovery example decoded wrongly: %+v", c.Sources)
 	}
 }
