@@ -46,6 +46,9 @@ type agentIO struct {
 	// reload, when set, loads and validates the configuration again at
 	// SIGHUP (see reloadConfig); nil: SIGHUP only reopens files.
 	reload func() (*config.Config, error)
+	// logLevel is the level of the logger runAgent built, which a reload
+	// changes (the zero value: none).
+	logLevel zap.AtomicLevel
 }
 
 // Memory bound beyond the sinks' buffers, measured with a sink that hangs
@@ -76,10 +79,9 @@ func reopenSignal() <-chan os.Signal {
 }
 
 // newLogger builds logship's own logger (stderr).
-func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
-	level := zapcore.InfoLevel
+func newLogger(c config.Log, w io.Writer, level zap.AtomicLevel) (*zap.Logger, error) {
 	if c.Level != "" {
-		if err := level.Set(c.Level); err != nil {
+		if err := level.UnmarshalText([]byte(c.Level)); err != nil {
 			return nil, fmt.Errorf("log.level: %w", err)
 		}
 	}
@@ -99,7 +101,8 @@ func newLogger(c config.Log, w io.Writer) (*zap.Logger, error) {
 // SIGINT) or every source is complete, then drains and saves checkpoints.
 // It returns the process exit code.
 func runAgent(ctx context.Context, cfg *config.Config, aio agentIO) int {
-	log, err := newLogger(cfg.Log, aio.stderr)
+	aio.logLevel = zap.NewAtomicLevel()
+	log, err := newLogger(cfg.Log, aio.stderr, aio.logLevel)
 	if err != nil {
 		fmt.Fprintln(aio.stderr, "logship:", err)
 		return exitConfig
@@ -180,6 +183,11 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 			return nil
 		}
 		logReloadChanges(log, cfg, next)
+		if next.Log.Level != cfg.Log.Level && next.Log.Level != "" && aio.logLevel != (zap.AtomicLevel{}) {
+			if err := aio.logLevel.UnmarshalText([]byte(next.Log.Level)); err == nil {
+				log.Info("log level changed", zap.String("log_level", next.Log.Level))
+			}
+		}
 		cfg = next
 		setMemoryLimit(cfg)
 	}

@@ -80,7 +80,7 @@ func logReloadChanges(log *zap.Logger, old, next *config.Config) {
 	if next.Metrics.Listen != old.Metrics.Listen {
 		log.Warn("metrics.listen changed: it applies at the next start (the endpoint stays where it is)")
 	}
-	if next.Log != old.Log {
-		log.Warn("log settings changed: they apply at the next start")
+	if next.Log.Format != old.Log.Format {
+		log.Warn("log.format changed: it applies at the next start (log.level applies now)")
 	}
 }

@@ -41,7 +41,8 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	v1 := head + "sources:\n" + src(apps[0]) + "sinks:\n  - type: file\n    path: " + out1 + "\n"
 	invalid := head + "sources:\n" + src(apps[0]) + src(apps[1]) + "sinks:\n  - type: file\n    path: " + out1 + "\n  - type: http\n"
 	v2 := head + "sources:\n" + src(apps[0]) + src(apps[1]) +
-		"sinks:\n  - type: file\n    path: " + out1 + "\n  - type: file\n    name: two\n    path: " + out2 + "\n"
+		"sinks:\n  - type: file\n    path: " + out1 + "\n  - type: file\n    name: two\n    path: " + out2 + "\n" +
+		"log:\n  level: debug\n"
 	cfgPath := writeConfig(t, dir, v1)
 	replace := func(yaml string) {
 		t.Helper()
@@ -126,6 +127,9 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "applying the new configuration") {
 		t.Fatalf("reload not logged: %s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), `"msg":"log level changed","log_level":"debug"`) {
+		t.Fatalf("log.level not applied at the reload: %s", stderr.String())
 	}
 
 	one, two := fileIDs(t, out1), fileIDs(t, out2)
