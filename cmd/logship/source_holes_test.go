@@ -216,3 +216,20 @@ func TestLimitPersistedAcrossRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestSubMillisecondDatesEndToEnd: dates with microseconds, a server that
+// replays from since (Last-Event-ID ignored) and drops: every line once, in
+// order (the window and the ms-precision since agree, issue 8 case 8).
+func TestSubMillisecondDatesEndToEnd(t *testing.T) {
+	start := time.Now().Add(-time.Hour).Truncate(time.Second)
+	emu, api := startEmulator(t, emulator.Options{Apps: []emulator.App{{Backlog: 20000, Start: start, SubMillisecond: true, SameDate: 1}},
+		Token: "test-token", Seed: 8, IgnoreLastEventID: true, Faults: emulator.Faults{DropEvery: 1000, DropJitter: 100}})
+	apps := emu.Apps()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.ndjson")
+	runBackfill(t, backfillYAML(api, filepath.Join(dir, "state"), out, apps, ""), 0)
+	checkExactlyOnceInOrder(t, emu, apps, fileIDs(t, out))
+	if st := emu.Stats(); st.Drops < 15 {
+		t.Fatalf("faults not exercised: %+v", st)
+	}
+}
