@@ -158,15 +158,22 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	fs := fieldsOf(v.Type())
-	for _, p := range d.pairs(n, path) {
+	pairs := d.pairs(n, path)
+	var files []pair
+	for _, p := range pairs {
 		kp := joinKey(path, p.key)
 		f, ok := fs.byKey[p.key]
 		if !ok {
+			if _, ok := secretFileField(fs, v.Type(), p.key); ok {
+				files = append(files, p)
+				continue
+			}
 			d.probs.add(kp, unknownKey(p.key, fs.keys))
 			continue
 		}
 		d.decode(p.value, v.FieldByIndex(f), kp)
 	}
+	d.decodeSecretFiles(files, pairs, fs, v, path)
 }
 
 func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {

@@ -73,6 +73,7 @@ func (s *Sink) decodeNode(d *decoder, n *yaml.Node, path string) {
 	}
 
 	retryKeys := map[string]bool{}
+	var files []pair
 	for i, p := range pairs {
 		if i == it {
 			continue
@@ -92,6 +93,10 @@ func (s *Sink) decodeNode(d *decoder, n *yaml.Node, path string) {
 				d.decode(p.value, typed.FieldByIndex(f), kp)
 				continue
 			}
+			if _, ok := secretFileField(typedFields, typed.Type(), p.key); ok {
+				files = append(files, p)
+				continue
+			}
 		}
 		if d.sinkTypeWithKey(p.key) != "" {
 			if typedFields != nil {
@@ -104,6 +109,9 @@ func (s *Sink) decodeNode(d *decoder, n *yaml.Node, path string) {
 			known = append(known, typedFields.keys...)
 		}
 		d.probs.add(kp, unknownKey(p.key, known))
+	}
+	if typedFields != nil {
+		d.decodeSecretFiles(files, pairs, typedFields, typed, path)
 	}
 	s.applyRetryAliases(&d.probs, path, retryKeys)
 }
