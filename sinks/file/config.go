@@ -24,8 +24,11 @@ type Config struct {
 	// Mode is the file's permission bits, as an octal string (default
 	// 0640); it applies when logship creates the file.
 	Mode string `yaml:"mode"`
-	// ReconcileBytes is how much of the file's tail is read at start to
-	// skip events written after the last checkpoint (default 64 MiB).
+	// ReconcileBytes is how much of the data written last crash
+	// reconciliation covers: the journal kept next to the file holds the
+	// (source, id) of that much data, and the events it holds are skipped
+	// when a restart replays them (default 64 MiB). 0 turns reconciliation
+	// and the journal off.
 	ReconcileBytes config.ByteSize `yaml:"reconcile_bytes"`
 }
 

@@ -132,14 +132,19 @@ func (s *Sink) Start(context.Context) error {
 	if err := s.reconcile(); err != nil {
 		return fmt.Errorf("file %s: %w", s.cfg.Path, err)
 	}
-	jpath, _ := journalPaths(s.cfg.Path)
-	j, err := os.OpenFile(jpath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, s.mode)
-	if err != nil {
-		return fmt.Errorf("file %s: journal: %w", s.cfg.Path, err)
+	if s.cfg.ReconcileBytes > 0 {
+		jpath, _ := journalPaths(s.cfg.Path)
+		j, err := os.OpenFile(jpath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, s.mode)
+		if err != nil {
+			return fmt.Errorf("file %s: journal: %w", s.cfg.Path, err)
+		}
+		s.journal.f = j
 	}
-	s.journal.f = j
 	if err := s.openLocked(); err != nil {
-		j.Close()
+		if s.journal.f != nil {
+			s.journal.f.Close()
+			s.journal.f = nil
+		}
 		return err
 	}
 	s.started = true
@@ -199,8 +204,13 @@ func (s *Sink) reopenLocked() error {
 // reconcile cuts a torn last line of the data file and of the journal,
 // and collects the (source, id) of the events written last: from the
 // journal, or, for a file written before logship kept one, from the "id"
-// of the lines of the file's tail.
+// of the lines of the file's tail. With reconcile_bytes 0 it only cuts a
+// torn last line.
 func (s *Sink) reconcile() error {
+	if s.cfg.ReconcileBytes == 0 {
+		_, _, _, err := s.cutTornLine()
+		return err
+	}
 	jpath, _ := journalPaths(s.cfg.Path)
 	if err := cutTornRecord(jpath); err != nil {
 		return err
@@ -258,7 +268,9 @@ func (s *Sink) cutTornLine() (tail []byte, id fileID, size int64, err error) {
 	if size == 0 {
 		return nil, id, 0, nil
 	}
-	start := max(0, size-int64(s.cfg.ReconcileBytes))
+	// At least 1 MiB is read to find where a torn last line starts.
+	window := max(int64(s.cfg.ReconcileBytes), 1<<20)
+	start := max(0, size-window)
 	tail = make([]byte, size-start)
 	if _, err := f.ReadAt(tail, start); err != nil && err != io.EOF {
 		return nil, id, 0, err
@@ -266,7 +278,7 @@ func (s *Sink) cutTornLine() (tail []byte, id fileID, size int64, err error) {
 	if tail[len(tail)-1] != '\n' {
 		cut := bytes.LastIndexByte(tail, '\n') + 1 // 0 when no newline at all
 		if cut == 0 && start > 0 {
-			return nil, id, 0, fmt.Errorf("last line longer than reconcile_bytes (%d): cannot find where it starts", s.cfg.ReconcileBytes)
+			return nil, id, 0, fmt.Errorf("torn last line longer than %d bytes: cannot find where it starts", window)
 		}
 		if err := f.Truncate(start + int64(cut)); err != nil {
 			return nil, id, 0, err
@@ -275,9 +287,14 @@ func (s *Sink) cutTornLine() (tail []byte, id fileID, size int64, err error) {
 		tail = tail[:cut]
 		size = start + int64(cut)
 	}
+	if keep := int64(s.cfg.ReconcileBytes); int64(len(tail)) > keep {
+		tail, start = tail[int64(len(tail))-keep:], size-keep
+	}
 	if start > 0 { // the first line is partial
 		if i := bytes.IndexByte(tail, '\n'); i >= 0 {
 			tail = tail[i+1:]
+		} else {
+			tail = nil
 		}
 	}
 	return tail, id, size, nil
@@ -321,7 +338,9 @@ func (s *Sink) Write(_ context.Context, b *event.Batch) error {
 		}
 		buf = append(buf, e.Raw...)
 		buf = append(buf, '\n')
-		jev = appendJournalEvent(jev, len(jev) == 0, e.Source, e.ID)
+		if s.journal.f != nil {
+			jev = appendJournalEvent(jev, len(jev) == 0, e.Source, e.ID)
+		}
 	}
 	s.buf, s.jbuf = buf, jev
 	if err := s.appendLocked(buf, jev); err != nil {
@@ -342,9 +361,10 @@ func (s *Sink) Write(_ context.Context, b *event.Batch) error {
 	return nil
 }
 
-// appendLocked appends the journal record of a batch, then the batch
-// (buf, whole lines), and fsyncs per the configuration. On error both
-// files are as they were before (see rollback).
+// appendLocked appends the journal record of a batch (if there is a
+// journal), then the batch (buf, whole lines), and fsyncs per the
+// configuration. On error both files are as they were before (see
+// rollback).
 func (s *Sink) appendLocked(buf, jev []byte) error {
 	if len(buf) == 0 {
 		return nil
@@ -352,6 +372,19 @@ func (s *Sink) appendLocked(buf, jev []byte) error {
 	before, err := s.begin(&s.data, s.cfg.Path)
 	if err != nil {
 		return err
+	}
+	j := s.journal.f
+	if j == nil {
+		if _, err := s.data.f.Write(buf); err != nil {
+			return s.rollback(&s.data, before, s.cfg.Path, err)
+		}
+		if s.cfg.Fsync == "batch" {
+			if err := s.data.f.Sync(); err != nil {
+				return s.rollback(&s.data, before, s.cfg.Path, fmt.Errorf("fsync: %w", err))
+			}
+		}
+		s.dirty = s.cfg.Fsync == "interval"
+		return nil
 	}
 	jbefore, err := s.begin(&s.journal, "its journal")
 	if err != nil {
@@ -362,7 +395,7 @@ func (s *Sink) appendLocked(buf, jev []byte) error {
 	fail := func(err error) error {
 		return errors.Join(s.rollback(&s.journal, jbefore, "its journal", err), s.rollback(&s.data, before, s.cfg.Path, nil))
 	}
-	if _, err := s.journal.f.Write(rec); err != nil {
+	if _, err := j.Write(rec); err != nil {
 		return fail(fmt.Errorf("journal: %w", err))
 	}
 	if _, err := s.data.f.Write(buf); err != nil {
@@ -372,7 +405,7 @@ func (s *Sink) appendLocked(buf, jev []byte) error {
 	case "batch":
 		// Both fsyncs at once: the file system commits them together.
 		jerr := make(chan error, 1)
-		go func() { jerr <- s.journal.f.Sync() }()
+		go func() { jerr <- j.Sync() }()
 		derr := s.data.f.Sync()
 		if err := errors.Join(derr, <-jerr); err != nil {
 			return fail(fmt.Errorf("fsync: %w", err))
@@ -466,7 +499,11 @@ func (s *Sink) syncLoop() {
 		case <-t.C:
 			s.mu.Lock()
 			if s.dirty && s.data.f != nil {
-				if err := errors.Join(s.data.f.Sync(), s.journal.f.Sync()); err != nil {
+				err := s.data.f.Sync()
+				if s.journal.f != nil {
+					err = errors.Join(err, s.journal.f.Sync())
+				}
+				if err != nil {
 					s.log.Error("fsync failed", zap.String("path", s.cfg.Path), zap.Error(err))
 				} else {
 					s.dirty = false

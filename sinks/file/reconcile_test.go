@@ -180,3 +180,39 @@ func TestJournalRotation(t *testing.T) {
 		t.Fatalf("lines = %s", got)
 	}
 }
+
+// TestReconcileOff: reconcile_bytes 0 keeps no journal and skips nothing
+// (a torn last line is still cut); a journal left from before is ignored.
+func TestReconcileOff(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.ndjson")
+	s := start(t, withPath(path))
+	write(t, s, shaped("a", "id", "1", "2"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"id":"3","src":"a","ms`); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	jpath, _ := journalPaths(path)
+	before, err := os.ReadFile(jpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := withPath(path, func(c *Config) { c.ReconcileBytes = 0 })
+	s = start(t, cfg)
+	write(t, s, shaped("a", "id", "2", "3"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lines(t, path), "a:1,a:2,a:2,a:3"; got != want {
+		t.Fatalf("lines = %s, want %s", got, want)
+	}
+	if after, err := os.ReadFile(jpath); err != nil || string(after) != string(before) {
+		t.Fatalf("the journal changed with reconcile_bytes 0 (%v)", err)
+	}
+}
