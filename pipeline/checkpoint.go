@@ -408,7 +408,11 @@ func (s *Store) Save(sinks []string, states []SourceState) error {
 		if st.Positions == nil {
 			continue
 		}
-		raw := appendRecord(nil, sinks, st)
+		var reuse []byte // the source's previous record: its capacity fits
+		if r := s.records[st.Source]; r != nil {
+			reuse = r.raw[:0]
+		}
+		raw := appendRecord(reuse, sinks, st)
 		if raw == nil {
 			delete(s.records, st.Source)
 			continue
@@ -476,6 +480,14 @@ func appendRecord(b []byte, sinks []string, st SourceState) []byte {
 	if empty {
 		return nil
 	}
+	size := 128
+	for _, p := range uniq {
+		size += 96 + len(p.LastID)
+		for _, r := range p.Recent {
+			size += len(r.ID) + 26
+		}
+	}
+	b = slices.Grow(b, size)
 	b = append(b, `{"source":`...)
 	b = event.AppendString(b, st.Source)
 	b = append(b, `,"application_id":`...)
