@@ -2,16 +2,13 @@ package pipeline
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 	"github.com/logship/logship/metrics"
-	"github.com/logship/logship/sinks/file"
 )
 
 // replay hands p the events a source would emit when resuming from start:
@@ -149,58 +146,5 @@ func TestStuckDropNewestSink(t *testing.T) {
 	}
 	if s := int(counterValue(t, m2.SinkSkipped.WithLabelValues("healthy"))); s != n-500 {
 		t.Fatalf("healthy sink skipped %d, want %d", s, n-500)
-	}
-}
-
-// probeSink is a real file sink that, when closed, records what the
-// checkpoint file held at that moment.
-type probeSink struct {
-	*file.Sink
-	checkpoint string
-	atClose    string
-}
-
-func (s *probeSink) Close() error {
-	data, _ := os.ReadFile(s.checkpoint)
-	s.atClose = string(data)
-	return s.Sink.Close()
-}
-
-// TestCloseSyncsSinksBeforeSaving: with a file sink in `fsync: interval`
-// mode (writes acknowledged before they are on disk), Close closes the
-// sink (its final fsync) before it saves the checkpoint, so the checkpoint
-// never covers lines a power loss could still take.
-func TestCloseSyncsSinksBeforeSaving(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out.ndjson")
-	fs, err := file.New(config.FileSink{Path: out, Fsync: "interval", FsyncInterval: time.Hour, Mode: "0640"}, file.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink := &probeSink{Sink: fs, checkpoint: filepath.Join(dir, "state", "checkpoints.json")}
-	store, err := OpenStore(filepath.Join(dir, "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := startPipeline(t, Options{Sinks: []SinkSpec{{Name: "file", Sink: sink}}, Store: store, CheckpointInterval: time.Hour})
-	for i := range 10 {
-		if err := p.Submit(t.Context(), testEvent(i, 100)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := p.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	last := testEvent(9, 0).ID
-	if strings.Contains(sink.atClose, last) {
-		t.Fatalf("the checkpoint covered %s before the file sink's final sync: %s", last, sink.atClose)
-	}
-	data, err := os.ReadFile(sink.checkpoint)
-	if err != nil || !strings.Contains(string(data), `"last_id":"`+last+`"`) {
-		t.Fatalf("checkpoint after Close: %v %s", err, data)
-	}
-	lines, _ := os.ReadFile(out)
-	if n := strings.Count(string(lines), "\n"); n != 10 {
-		t.Fatalf("file holds %d lines", n)
 	}
 }
