@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -288,5 +289,44 @@ func TestLimitFromStartPosition(t *testing.T) {
 	before := len(emu.Requests())
 	if got := runSource(t, api, cfg, Options{Start: event.Position{Delivered: 300}}).ids(); len(got) != 0 || len(emu.Requests()) != before {
 		t.Fatalf("limit already reached: %d lines, %d requests", len(got), len(emu.Requests())-before)
+	}
+}
+
+// TestLimitServerCountsMalformed: a server whose LIMIT_REACHED count holds
+// a frame logship skipped (malformed) ends the stream short of `limit`:
+// logship asks again for the rest.
+func TestLimitServerCountsMalformed(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var conns atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conns.Add(1)
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		w.Header().Set("Content-Type", "text/event-stream")
+		start := 0
+		if id := r.Header.Get("Last-Event-ID"); id != "" {
+			start, _ = strconv.Atoi(strings.TrimPrefix(id, "l"))
+			start++
+		}
+		sent := 0
+		for i := start; i < 10 && sent < limit; i++ {
+			if i == 3 && start == 0 {
+				fmt.Fprint(w, "id: bad\nevent: APPLICATION_LOG\ndata: {\"id\":\"bad\",\n\n")
+				if sent++; sent == limit {
+					break
+				}
+			}
+			fmt.Fprintf(w, "id: l%d\nevent: APPLICATION_LOG\ndata: {\"id\":\"l%d\",\"date\":%q}\n\n", i, i, t0.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano))
+			sent++
+		}
+		fmt.Fprint(w, "event: END_OF_STREAM\ndata: {\"endedBy\":\"LIMIT_REACHED\"}\n\n")
+	}))
+	t.Cleanup(srv.Close)
+	cfg := config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: t0, Limit: 5, Lookback: time.Second, HeartbeatTimeout: 3 * time.Second}
+	got := runSource(t, srv.URL, cfg, Options{}).ids()
+	if want := []string{"l0", "l1", "l2", "l3", "l4"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if conns.Load() != 2 {
+		t.Fatalf("%d connections, want 2", conns.Load())
 	}
 }
