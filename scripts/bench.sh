@@ -11,5 +11,6 @@ count="${BENCH_COUNT:-3}"
 go test -run '^$' -bench 'VersusCleverLogs' -benchtime 1x -count "$count" ./cmd/logship/
 go test -run '^$' -bench 'StreamToFile' -benchtime 1000000x -count "$count" ./cmd/logship/
 go test -run '^$' -bench 'ScanObject' -count "$count" ./event/
+go test -run '^$' -bench 'Enrich' -benchmem -count "$count" ./enrich/   # enrichment's cost per line, cached
 go test -run '^$' -bench . -benchtime 2s ./sinks/httpsink/ ./sinks/kafka/
 go test -run '^$' -bench . -benchmem ./pipeline/
