@@ -40,6 +40,70 @@ type Discover struct {
 	// Retention is how long the API keeps logs (default 168h): a creation
 	// date older than that is not used.
 	Retention time.Duration `yaml:"retention"`
+	// Overrides change the source's settings for the applications they
+	// match; for each key, the last override that matches and sets it wins.
+	Overrides []Override `yaml:"overrides"`
+}
+
+// Override is settings of a discovering source for some of its
+// applications. Unset keys keep the source's values.
+type Override struct {
+	// Match lists glob patterns on the application's id or name
+	// (required): the override applies when one matches.
+	Match []string `yaml:"match"`
+	// Filter, Fields and Services replace the source's (the API's filter,
+	// field and service parameters).
+	Filter   string   `yaml:"filter"`
+	Fields   []string `yaml:"fields"`
+	Services []string `yaml:"services"`
+	// ThrottleElements and ThrottlePerMs replace the source's server-side
+	// pacing.
+	ThrottleElements int `yaml:"throttle_elements"`
+	ThrottlePerMs    int `yaml:"throttle_per_ms"`
+	// Enrich, when set, replaces the source's enrich.
+	Enrich *bool `yaml:"enrich"`
+}
+
+// ForApplication returns s (a discovering source) as it applies to the
+// application of id and name: its overrides applied, in order.
+func (s Source) ForApplication(id, name string) Source {
+	if s.Discover == nil {
+		return s
+	}
+	for _, o := range s.Discover.Overrides {
+		if !matchAny(o.Match, id, name) {
+			continue
+		}
+		if o.Filter != "" {
+			s.Filter = o.Filter
+		}
+		if len(o.Fields) > 0 {
+			s.Fields = o.Fields
+			s.PushFields = nil // the application's own fields: no push-down
+		}
+		if len(o.Services) > 0 {
+			s.Services = o.Services
+		}
+		if o.ThrottleElements > 0 {
+			s.ThrottleElements = o.ThrottleElements
+		}
+		if o.ThrottlePerMs > 0 {
+			s.ThrottlePerMs = o.ThrottlePerMs
+		}
+		if o.Enrich != nil {
+			s.Enrich = *o.Enrich
+		}
+	}
+	return s
+}
+
+// matchAny reports whether a pattern of patterns matches id or name.
+func matchAny(patterns []string, id, name string) bool {
+	return slices.ContainsFunc(patterns, func(p string) bool {
+		a, _ := path.Match(p, id)
+		b, _ := path.Match(p, name)
+		return a || b
+	})
 }
 
 // ReadsFromCreation reports whether new applications are read from their
@@ -49,14 +113,7 @@ func (d *Discover) ReadsFromCreation() bool { return d.FromCreation == nil || *d
 // Selects reports whether the application of id and name passes the
 // include and exclude patterns (which Validate checked).
 func (d *Discover) Selects(id, name string) bool {
-	match := func(patterns []string) bool {
-		return slices.ContainsFunc(patterns, func(p string) bool {
-			a, _ := path.Match(p, id)
-			b, _ := path.Match(p, name)
-			return a || b
-		})
-	}
-	return (len(d.Include) == 0 || match(d.Include)) && !match(d.Exclude)
+	return (len(d.Include) == 0 || matchAny(d.Include, id, name)) && !matchAny(d.Exclude, id, name)
 }
 
 // Enrichment tunes the look-ups of sources[].enrich: one cache shared by
@@ -106,6 +163,25 @@ func (s *Source) validateDiscover(ps *Problems, p string) {
 			if _, err := path.Match(pat, ""); err != nil || pat == "" {
 				ps.add(fmt.Sprintf("%s.discover.%s[%d]", p, list.key, i), "not a glob pattern (`*`, `?`, `[…]`)")
 			}
+		}
+	}
+	for i, o := range d.Overrides {
+		op := fmt.Sprintf("%s.discover.overrides[%d]", p, i)
+		if len(o.Match) == 0 {
+			ps.add(op+".match", "required (glob patterns on the application's id or name)")
+		}
+		for j, pat := range o.Match {
+			if _, err := path.Match(pat, ""); err != nil || pat == "" {
+				ps.add(fmt.Sprintf("%s.match[%d]", op, j), "not a glob pattern (`*`, `?`, `[…]`)")
+			}
+		}
+		nonEmpty(ps, op+".fields", o.Fields)
+		nonEmpty(ps, op+".services", o.Services)
+		if o.ThrottleElements < 0 {
+			ps.add(op+".throttle_elements", "must not be negative (0: the source's)")
+		}
+		if o.ThrottlePerMs < 0 {
+			ps.add(op+".throttle_per_ms", "must not be negative (0: the source's)")
 		}
 	}
 	if d.Interval < time.Second {

@@ -116,3 +116,57 @@ func TestREADMEOrganisationExampleLoads(t *testing.T) {
 		t.Fatalf("README discovery example decoded wrongly: %+v", c.Sources)
 	}
 }
+
+// TestDiscoverOverrides: an override changes a discovered application's settings when it
+// matches; the last one that sets a key wins; its problems name their paths.
+func TestDiscoverOverrides(t *testing.T) {
+	c := mustParse(t, `sources:
+  - name: org
+    owner_id: orga_1
+    filter: base
+    discover:
+      overrides:
+        - match: ["front-*"]
+          services: [bas]
+          throttle_elements: 50
+          enrich: false
+        - match: [app_9, "*-web"]
+          filter: web
+          fields: [message]
+state_dir: /state
+sinks:
+  - type: stdout
+`, nil)
+	s := c.Sources[0]
+	front := s.ForApplication("app_1", "front-web")
+	if front.Enrich || front.ThrottleElements != 50 || front.ThrottlePerMs != 100 || front.Filter != "web" ||
+		len(front.Services) != 1 || len(front.Fields) != 1 {
+		t.Errorf("front-web: %+v", front)
+	}
+	other := s.ForApplication("app_2", "api")
+	if !other.Enrich || other.ThrottleElements != 2000 || other.Filter != "base" || other.Services != nil || other.Fields != nil {
+		t.Errorf("api: %+v", other)
+	}
+	if byID := s.ForApplication("app_9", "x"); byID.Filter != "web" || !byID.Enrich {
+		t.Errorf("by id: %+v", byID)
+	}
+	got := parseProblems(t, `sources:
+  - owner_id: orga_1
+    discover:
+      overrides:
+        - filter: x
+        - match: ["[", ""]
+          fields: [""]
+          throttle_per_ms: -1
+state_dir: /state
+sinks:
+  - type: stdout
+`, nil)
+	checkProblems(t, got, []string{
+		"sources[0].discover.overrides[0].match: required (glob patterns on the application's id or name)",
+		"sources[0].discover.overrides[1].match[0]: not a glob pattern (`*`, `?`, `[…]`)",
+		"sources[0].discover.overrides[1].match[1]: not a glob pattern (`*`, `?`, `[…]`)",
+		"sources[0].discover.overrides[1].fields[0]: must not be empty",
+		"sources[0].discover.overrides[1].throttle_per_ms: must not be negative (0: the source's)",
+	}, true)
+}

@@ -395,7 +395,11 @@ wait:
 // newEnricher returns the enrichment shared by the sources that have
 // enrich on, or nil when none has.
 func newEnricher(cfg *config.Config, auth source.Authorizer, log *zap.Logger, m *metrics.Metrics) *enrich.Enricher {
-	if !slices.ContainsFunc(cfg.Sources, func(s config.Source) bool { return s.Enrich }) {
+	if !slices.ContainsFunc(cfg.Sources, func(s config.Source) bool {
+		return s.Enrich || s.Discover != nil && slices.ContainsFunc(s.Discover.Overrides, func(o config.Override) bool {
+			return o.Enrich != nil && *o.Enrich
+		})
+	}) {
 		return nil
 	}
 	e := cfg.Enrichment

@@ -56,7 +56,7 @@ var _ discover.Followers = (*followers)(nil)
 // appeared while running) from its creation date when discovery's rules
 // allow, else from the source's since.
 func (f *followers) Start(app cleverapi.Application, initial bool) {
-	sc := f.sc
+	sc := f.sc.ForApplication(app.ID, app.Name) // discover.overrides applied
 	sc.Discover, sc.ApplicationID, sc.Name = nil, app.ID, f.sc.Name+"/"+app.ID
 	log := f.log.With(zap.String("source", sc.Name))
 	f.mu.Lock()

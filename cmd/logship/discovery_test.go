@@ -48,7 +48,8 @@ func checkRun(t *testing.T, emu *emulator.Emulator, app string, got []string, fr
 // TestDiscoveryFollowsChanges: a source with discover follows the applications of its
 // owner that its patterns select; an application added while running is followed from its
 // creation, with nothing lost; a removed one stops cleanly with its checkpoint kept; a
-// listing that fails keeps the current set.
+// listing that fails keeps the current set; an override applies to the applications it
+// matches.
 func TestDiscoveryFollowsChanges(t *testing.T) {
 	t.Parallel()
 	start := time.Now().Add(-time.Minute)
@@ -72,7 +73,7 @@ checkpoint:
 sources:
   - name: org
     owner_id: %s
-    discover: {exclude: ["skip-*"], interval: 1s}
+    discover: {exclude: ["skip-*"], interval: 1s, overrides: [{match: [worker], enrich: false}]}
     since: %s
     heartbeat_timeout: 3s
 pipeline:
@@ -144,6 +145,13 @@ enrichment: {max_wait: 5s}
 	checkRun(t, emu, shop.ID, got[shop.ID], false, true, 40)
 	checkRun(t, emu, worker.ID, got[worker.ID], false, false, failedAt+40)
 	checkRun(t, emu, added.ID, got[added.ID], true, false, 80)
+	// The override turned enrichment off for worker only.
+	for _, m := range readObjects(t, out) {
+		_, enriched := m["clevercloud"]
+		if app := unquote(t, m["applicationId"]); enriched != (app != worker.ID) {
+			t.Fatalf("line of %s enriched %v", app, enriched)
+		}
+	}
 	if len(got[skipped.ID])+len(got[elsewhere.ID]) != 0 {
 		t.Errorf("followed an excluded application (%d lines) or another owner's (%d)", len(got[skipped.ID]), len(got[elsewhere.ID]))
 	}
