@@ -81,6 +81,13 @@ type Metrics struct {
 	Discovered *prometheus.GaugeVec
 	// DiscoverListings counts discovery's listings per source and result.
 	DiscoverListings *prometheus.CounterVec
+	// SinkTruncated counts events a sink sent cut to its receiver's size
+	// limit (syslog's max_message_bytes), per sink.
+	SinkTruncated *prometheus.CounterVec
+	// SinkRejected counts events a receiver reported as refused without
+	// saying which (an OTLP partial success), so that they could not be
+	// dead-lettered, per sink.
+	SinkRejected *prometheus.CounterVec
 }
 
 // New returns a fresh set of collectors, not registered anywhere.
@@ -171,6 +178,12 @@ func New() *Metrics {
 		DiscoverListings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logship_discover_listings_total", Help: "Listings of an owner's applications, per source and result.",
 		}, []string{"source", "result"}),
+		SinkTruncated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_sink_truncated_total", Help: "Events sent cut to the receiver's size limit, per sink.",
+		}, []string{"sink"}),
+		SinkRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logship_sink_rejected_total", Help: "Events a receiver refused without saying which (not dead-lettered), per sink.",
+		}, []string{"sink"}),
 	}
 }
 
@@ -181,7 +194,7 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 		m.FileOpenErrors, m.FileOpen, m.EnrichMissing, m.EnrichLookups,
 		m.SinkDropped, m.SinkSkipped, m.SourceLag, m.SinkOldestPending, m.CheckpointAge, m.TrackerEntries, m.ConfigReloads,
 		m.SentBytes, m.Batches, m.Retries, m.WriteDuration, m.ReceivedBytes,
-		m.Discovered, m.DiscoverListings} {
+		m.Discovered, m.DiscoverListings, m.SinkTruncated, m.SinkRejected} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"github.com/logship/logship/sinks/file"
 	"github.com/logship/logship/sinks/httpsink"
 	"github.com/logship/logship/sinks/stdout"
+	"github.com/logship/logship/sinks/syslog"
 )
 
 // sinkTable is every sink type of this build, in the order users see them.
@@ -13,4 +14,5 @@ var sinkTable = sinks.Table{
 	stdout.Factory(),
 	file.Factory(),
 	httpsink.Factory(),
+	syslog.Factory(),
 }

@@ -492,6 +492,7 @@ func Factory() sinks.Factory {
 				Logger:    set.Logger,
 				InFlight:  set.InFlight,
 				UserAgent: set.UserAgent,
+				Rejected:  set.Metrics.SinkRejected.WithLabelValues(set.Name),
 			})
 		},
 	}

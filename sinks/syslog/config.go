@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/logship/logship/config"
+	"github.com/logship/logship/pipeline"
+	"github.com/logship/logship/sinks"
 )
 
 // Protocols of the `protocol` key.
@@ -238,4 +240,23 @@ func ParseSeverity(s string) (int, bool) {
 	}
 	n, ok := severities[strings.ToLower(s)]
 	return n, ok
+}
+
+// Factory is the syslog sink's entry in logship's table of sinks.
+func Factory() sinks.Factory {
+	return sinks.Factory{
+		SinkFactory: config.SinkFactory{
+			Type:             "syslog",
+			NewDefaultConfig: func() config.SinkConfig { return NewDefaultConfig() },
+		},
+		// One connection, one ordered stream of messages.
+		OneAtATime: true,
+		New: func(cfg config.SinkConfig, set sinks.Settings) (pipeline.Sink, error) {
+			return New(cfg.(*Config), Options{
+				Name:      set.Name,
+				Logger:    set.Logger,
+				Truncated: set.Metrics.SinkTruncated.WithLabelValues(set.Name),
+			})
+		},
+	}
 }
