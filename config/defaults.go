@@ -106,6 +106,17 @@ func (c *Config) resolve() {
 			}
 		}
 		seen[s.Type] = true
+		if f := factoryOf(c.sinkFactories, s.Type); f != nil {
+			if s.Batch.MaxEvents == 0 {
+				s.Batch.MaxEvents = f.Batch.MaxEvents
+			}
+			if s.Batch.MaxBytes == 0 {
+				s.Batch.MaxBytes = f.Batch.MaxBytes
+			}
+			if s.Batch.MaxWait == 0 {
+				s.Batch.MaxWait = f.Batch.MaxWait
+			}
+		}
 		s.Batch = c.SinkBatch(i)
 		s.Buffer = c.SinkBuffer(i)
 	}
@@ -137,4 +148,14 @@ func (c *Config) SinkBuffer(i int) Buffer {
 		b.WhenFull = c.Pipeline.Buffer.WhenFull
 	}
 	return b
+}
+
+// factoryOf returns the factory of sink type typ, or nil.
+func factoryOf(fs []SinkFactory, typ string) *SinkFactory {
+	for i := range fs {
+		if fs[i].Type == typ {
+			return &fs[i]
+		}
+	}
+	return nil
 }

@@ -87,6 +87,10 @@ type SinkFactory struct {
 	// NewDefaultConfig returns a new configuration holding the type's
 	// defaults; the entry's own keys are decoded over it.
 	NewDefaultConfig func() SinkConfig
+	// Batch, when set, is the type's own batching defaults (an archive
+	// wants batches of megabytes and minutes): the fields a sink entry
+	// leaves zero are taken from it before pipeline.batch.
+	Batch Batch
 }
 
 // Sink is one entry of `sinks`: the keys every sink has, decoded here, and
