@@ -4,6 +4,7 @@ import (
 	"github.com/logship/logship/sinks"
 	"github.com/logship/logship/sinks/file"
 	"github.com/logship/logship/sinks/httpsink"
+	"github.com/logship/logship/sinks/s3"
 	"github.com/logship/logship/sinks/stdout"
 	"github.com/logship/logship/sinks/syslog"
 )
@@ -15,4 +16,5 @@ var sinkTable = sinks.Table{
 	file.Factory(),
 	httpsink.Factory(),
 	syslog.Factory(),
+	s3.Factory(),
 }

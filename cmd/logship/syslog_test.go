@@ -167,7 +167,7 @@ func TestREADMEDestinationsLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("README destinations: %v", err)
 	}
-	if len(cfg.Sinks) != 4 {
+	if len(cfg.Sinks) != 5 {
 		t.Fatalf("%d sinks", len(cfg.Sinks))
 	}
 }

@@ -45,8 +45,8 @@ func readLine(l *line, raw []byte) {
 }
 
 // enrichKey is the key under which logship's enrichment adds the
-// application's name (`logship.application.name`).
-const enrichKey = "logship"
+// application's name (`clevercloud.application.name`).
+const enrichKey = "clevercloud"
 
 // isString reports whether v is a JSON string value.
 func isString(v []byte) bool { return len(v) >= 2 && v[0] == '"' }
@@ -55,7 +55,7 @@ func isString(v []byte) bool { return len(v) >= 2 && v[0] == '"' }
 func nonEmptyString(v []byte) bool { return isString(v) && len(v) > 2 }
 
 // appNameValue returns the raw JSON string that names the application:
-// logship.application.name (enrichment), else applicationName, else
+// clevercloud.application.name (enrichment), else applicationName, else
 // applicationId; nil when there is none (the caller then uses the source's
 // application id).
 func (l *line) appNameValue() []byte {

@@ -43,7 +43,7 @@ func otlpBatch() *event.Batch {
 		}
 		enrich := ""
 		if app == "app_a" {
-			enrich = `,"logship":{"application":{"name":"shop web"},"instance":{"index":2,"flavor":"XS"}}`
+			enrich = `,"clevercloud":{"application":{"name":"shop web"},"instance":{"index":2,"flavor":"XS"}}`
 		}
 		raw := fmt.Sprintf(`{"id":%q,"date":%q,"applicationId":%q,"instanceId":%q,"deploymentId":"deployment_1","commitId":"abc123","zone":"par",%s"pid":%d,"ratio":0.5,"ok":true,"gone":null,"tags":["a","b"],"message":"line %d \"q\" \\ \u00e9\u001b[0m"%s}`,
 			id, time.Unix(0, date).UTC().Format(time.RFC3339Nano), app, inst, sev, 100+i, i, enrich)
@@ -144,7 +144,7 @@ func TestOTLPDecodesWithOfficialTypes(t *testing.T) {
 					t.Errorf("%s: attribute %s duplicates a field of the record or resource", id, k)
 				}
 			}
-			if app := ev.AppID; app == "app_a" && (at["logship.instance.flavor"].GetStringValue() != "XS" || at["logship.instance.index"].GetIntValue() != 2) {
+			if app := ev.AppID; app == "app_a" && (at["clevercloud.instance.flavor"].GetStringValue() != "XS" || at["clevercloud.instance.index"].GetIntValue() != 2) {
 				t.Errorf("%s: enrichment not flattened: %v", id, lr.Attributes)
 			}
 		}

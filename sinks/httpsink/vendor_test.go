@@ -146,7 +146,7 @@ func TestDatadogEntries(t *testing.T) {
 		APIKey: "dd-secret-key", Tags: []string{"env:prod", "application_id:{applicationId}", "zone:{zone}", "commit:{commitId}"},
 	}}, Options{})
 	b := vendorBatch(0, 3)
-	b.Add(event.Event{Raw: []byte(`{"id":"id-enriched","applicationId":"app_1","logship":{"application":{"name":"shop"}},"message":"m"}`), ID: "id-enriched", AppID: "app_1"})
+	b.Add(event.Event{Raw: []byte(`{"id":"id-enriched","applicationId":"app_1","clevercloud":{"application":{"name":"shop"}},"message":"m"}`), ID: "id-enriched", AppID: "app_1"})
 	if err := s.Write(t.Context(), b); err != nil {
 		t.Fatal(err)
 	}

@@ -176,21 +176,23 @@ func (st *store) readAll(t *testing.T) []object {
 			t.Fatal(err)
 		}
 		var r io.Reader = obj
+		var zr *zstd.Decoder
 		switch m[9] {
 		case ".gz":
 			if r, err = gzip.NewReader(obj); err != nil {
 				t.Fatalf("%s: %v", o.Key, err)
 			}
 		case ".zst":
-			zr, err := zstd.NewReader(obj)
-			if err != nil {
+			if zr, err = zstd.NewReader(obj); err != nil {
 				t.Fatal(err)
 			}
-			defer zr.Close()
 			r = zr
 		}
 		data, err := io.ReadAll(r)
 		obj.Close()
+		if zr != nil {
+			zr.Close()
+		}
 		if err != nil {
 			t.Fatalf("%s: %v", o.Key, err)
 		}

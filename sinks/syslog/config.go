@@ -82,7 +82,7 @@ type TLSConfig struct {
 }
 
 // DefaultAppNameFrom is the default of app_name_from.
-var DefaultAppNameFrom = []string{"logship.application.name", "applicationName", "applicationId"}
+var DefaultAppNameFrom = []string{"clevercloud.application.name", "applicationName", "applicationId"}
 
 // NewDefaultConfig returns the sink's defaults. MaxMessageBytes stays 0:
 // its default depends on the protocol (see EffectiveMaxMessageBytes).

@@ -134,7 +134,7 @@ func TestFormat(t *testing.T) {
 			func(m *message) string { return want(m.Pri, 16*8+4) }, false},
 		{"no message: no MSG", base(nil), `{"id":"a"}`, "app_1",
 			func(m *message) string { return want(m.HasMsg, false) }, false},
-		{"app name from enrichment", base(nil), `{"id":"a","logship":{"application":{"name":"shop web"}},"applicationId":"app_9"}`, "app_9",
+		{"app name from enrichment", base(nil), `{"id":"a","clevercloud":{"application":{"name":"shop web"}},"applicationId":"app_9"}`, "app_9",
 			func(m *message) string { return want(m.AppName, "shop_web") }, false},
 		{"app id when fields removed it", base(nil), `{"id":"a"}`, "app_7",
 			func(m *message) string { return want(m.AppName, "app_7") }, false},

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/klauspost/compress/gzip"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/logship/logship/emulator"
+)
+
+// TestS3EndToEnd backfills two applications through the agent into an
+// S3 store (gofakes3 over real HTTP) that answers every third upload with
+// 503 SlowDown, with the API stream dropped every ~700 lines; then reads
+// every object back: each id of each application once, in objects whose
+// keys follow the template.
+func TestS3EndToEnd(t *testing.T) {
+	backend := s3mem.New()
+	if err := backend.CreateBucket("archive"); err != nil {
+		t.Fatal(err)
+	}
+	h := gofakes3.New(backend).Server()
+	var mu sync.Mutex
+	puts, slowDowns := 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			mu.Lock()
+			puts++
+			fail := puts%3 == 0
+			if fail {
+				slowDowns++
+			}
+			mu.Unlock()
+			if fail {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = io.WriteString(w, `<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
+	emu, api := startEmulator(t, emulator.Options{Apps: smallApps(3000), Token: "test-token", Seed: 11,
+		Faults: emulator.Faults{DropEvery: 700, DropJitter: 100}})
+	apps := emu.Apps()
+	dir := t.TempDir()
+	yaml := backfillYAML(api, filepath.Join(dir, "state"), "UNUSED", apps, "")
+	i, j := strings.Index(yaml, "sinks:\n"), strings.Index(yaml, "log:\n")
+	yaml = yaml[:i] + fmt.Sprintf(`sinks:
+  - type: s3
+    endpoint: %s
+    region: us-east-1
+    bucket: archive
+    prefix: clever
+    path_style: true
+    access_key_id: test-key
+    secret_access_key: test-secret
+    batch: {max_events: 700}
+`, srv.URL) + yaml[j:]
+	runBackfill(t, yaml, 0)
+
+	cl, err := minio.New(strings.TrimPrefix(srv.URL, "http://"), &minio.Options{
+		Creds: credentials.NewStaticV4("k", "s", ""), Region: "us-east-1", BucketLookup: minio.BucketLookupPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]int{}
+	objects := 0
+	for o := range cl.ListObjects(t.Context(), "archive", minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		objects++
+		parts := strings.Split(o.Key, "/")
+		if len(parts) != 7 || parts[0] != "clever" || !strings.HasSuffix(o.Key, ".ndjson.gz") {
+			t.Fatalf("key %q does not follow the template", o.Key)
+		}
+		obj, err := cl.GetObject(t.Context(), "archive", o.Key, minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(obj)
+		if err != nil {
+			t.Fatalf("%s: %v", o.Key, err)
+		}
+		sc := bufio.NewScanner(zr)
+		for sc.Scan() {
+			app := jsonField(sc.Bytes(), "applicationId")
+			if app != parts[1] {
+				t.Fatalf("%s holds a line of %s", o.Key, app)
+			}
+			if got[app] == nil {
+				got[app] = map[string]int{}
+			}
+			got[app][jsonField(sc.Bytes(), "id")]++
+		}
+		if err := sc.Err(); err != nil {
+			t.Fatalf("%s: %v", o.Key, err)
+		}
+		obj.Close()
+	}
+	for _, a := range apps {
+		want := emu.Lines(a.ID)
+		bad := 0
+		for _, l := range want {
+			if got[a.ID][l.ID] != 1 {
+				bad++
+			}
+		}
+		if bad > 0 || len(got[a.ID]) != len(want) {
+			t.Errorf("app %s: %d of %d ids not archived exactly once (%d distinct)", a.ID, bad, len(want), len(got[a.ID]))
+		}
+	}
+	if slowDowns == 0 {
+		t.Error("no upload was refused: the test proves nothing")
+	}
+	t.Logf("%d objects, %d uploads, %d answered SlowDown", objects, puts, slowDowns)
+}
