@@ -136,9 +136,11 @@ func (s *Sink) Start(context.Context) error {
 		jpath, _ := journalPaths(s.cfg.Path)
 		j, err := os.OpenFile(jpath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, s.mode)
 		if err != nil {
-			return fmt.Errorf("file %s: journal: %w", s.cfg.Path, err)
+			s.log.Warn("cannot keep the reconciliation journal next to the file; after a crash the replay is reconciled by the lines' id only",
+				zap.String("path", s.cfg.Path), zap.Error(err))
+		} else {
+			s.journal.f = j
 		}
-		s.journal.f = j
 	}
 	if err := s.openLocked(); err != nil {
 		if s.journal.f != nil {
@@ -211,18 +213,24 @@ func (s *Sink) reconcile() error {
 		_, _, _, err := s.cutTornLine()
 		return err
 	}
-	jpath, _ := journalPaths(s.cfg.Path)
-	if err := cutTornRecord(jpath); err != nil {
-		return err
-	}
 	s.written = make(map[string]struct{})
 	tail, id, size, err := s.cutTornLine()
 	if err != nil {
 		return err
 	}
-	covered, found, err := loadJournal(s.cfg.Path, id, size, int64(s.cfg.ReconcileBytes), s.written)
+	jpath, _ := journalPaths(s.cfg.Path)
+	err = cutTornRecord(jpath)
+	var covered int64
+	found := false
+	if err == nil {
+		covered, found, err = loadJournal(s.cfg.Path, id, size, int64(s.cfg.ReconcileBytes), s.written)
+	}
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		// Reconcile by the lines rather than refuse to start.
+		s.log.Warn("cannot read the reconciliation journal; reconciling by the lines' id only",
+			zap.String("path", s.cfg.Path), zap.Error(err))
+		clear(s.written)
+		found = false
 	}
 	s.covered = covered
 	if found {

@@ -216,3 +216,26 @@ func TestReconcileOff(t *testing.T) {
 		t.Fatalf("the journal changed with reconcile_bytes 0 (%v)", err)
 	}
 }
+
+// TestJournalUnavailable: a journal that cannot be created or read (here a
+// directory took its name, which even root cannot open as a file) does
+// not stop the sink: it writes without one and reconciles by the lines'
+// id, as before the journal.
+func TestJournalUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.ndjson")
+	jpath, _ := journalPaths(path)
+	if err := os.Mkdir(jpath, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	cfg := withPath(path)
+	s := start(t, cfg)
+	write(t, s, shaped("a", "id", "1", "2", "3"))
+	s = restart(t, s, cfg)
+	write(t, s, shaped("a", "id", "2", "3", "4"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lines(t, path), "a:1,a:2,a:3,a:4"; got != want {
+		t.Fatalf("lines = %s, want %s", got, want)
+	}
+}
