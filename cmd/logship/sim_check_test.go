@@ -39,8 +39,10 @@ func (st *simState) finalChecks() {
 			ordered := st.s.http.inFlight == 1
 			missingDropped += st.checkRuns("http", i, segs, ordered, true, st.s.http.dropNewest)
 		}
-		if c := st.runs[len(st.runs)-1].next[i]; c != len(sa.ids)-1 {
-			st.res.fail("s%d: the final checkpoint is at line %d of %d", i, c, len(sa.ids))
+		for _, sink := range st.sinkNames() {
+			if c := at(st.runs[len(st.runs)-1].next[i], sink); c != len(sa.ids)-1 {
+				st.res.fail("s%d: the final checkpoint of sink %s is at line %d of %d", i, sink, c, len(sa.ids))
+			}
 		}
 	}
 	if st.s.http != nil && st.s.http.dropNewest {
@@ -52,6 +54,18 @@ func (st *simState) finalChecks() {
 			st.res.fail("http sink (drop_newest): %d lines missing but only %d counted in logship_events_dropped_total{reason=\"buffer_full\"}", missingDropped, dropped)
 		}
 	}
+}
+
+// sinkNames are the seed's sinks.
+func (st *simState) sinkNames() []string {
+	names := []string{"file"}
+	if st.s.stdout {
+		names = append(names, "stdout")
+	}
+	if st.s.http != nil {
+		names = append(names, "http")
+	}
+	return names
 }
 
 // checkExact checks a sink that must hold every line of app i exactly
@@ -133,7 +147,7 @@ func (st *simState) checkRuns(sink string, i int, segs [][]int, ordered, dedupes
 	for r, seg := range segs {
 		start := 0
 		if r > 0 {
-			start = st.runs[r-1].next[i] + 1
+			start = at(st.runs[r-1].next[i], sink) + 1
 		}
 		if start > held && !drops {
 			st.res.fail("%s sink, app %d: run %d resumes after line %d but the sink holds lines up to %d only: lines %d..%d are lost (a checkpoint ahead of the sink)",
@@ -167,7 +181,7 @@ func (st *simState) checkRuns(sink string, i int, segs [][]int, ordered, dedupes
 		}
 		held = max(held, e)
 		if end := st.runs[r].end; end == stopCrash.String() || end == stopKill.String() || end == "timeout" {
-			for j := st.runs[r].next[i] + 1; j < held; j++ {
+			for j := at(st.runs[r].next[i], sink) + 1; j < held; j++ {
 				allow[j]++
 			}
 		}

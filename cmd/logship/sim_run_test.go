@@ -72,7 +72,7 @@ func (r *simResult) report(job simJob, st simSettings) string {
 type runRecord struct {
 	end    string           // how it ended: clean, crash, sigkill, complete
 	stdout map[string][]int // line indexes written to stdout, by app
-	next   []int            // per app, the checkpoint the next run starts from (line index, -1: none)
+	next   []map[string]int // per app and sink, the checkpoint the next run starts from (line index; absent: none)
 	drops  int64            // events dropped for a full buffer (logship_events_dropped_total{reason="buffer_full"})
 }
 
@@ -177,7 +177,7 @@ func (st *simState) writeConfig(run int) (*config.Config, error) {
 	if err := os.WriteFile(st.cfg, []byte(st.yamlFor(run)), 0o600); err != nil {
 		return nil, fmt.Errorf("write config: %w", err)
 	}
-	cfg, err := config.Load(st.cfg, func(string) (string, bool) { return "", false })
+	cfg, err := config.Load(st.cfg, func(string) (string, bool) { return "", false }, sinkTable.Config())
 	if err == nil {
 		err = cfg.Validate()
 	}
@@ -403,10 +403,7 @@ func (st *simState) runAll(deadline time.Time) {
 		_ = os.WriteFile(filepath.Join(st.dir, fmt.Sprintf("run-%d.stdout", run)), []byte(a.stdout.String()), 0o600)
 		// What this run wrote to stdout, and where the next run starts.
 		rec.stdout = st.stdoutIndexes(run, a.stdout.String(), rec.end == stopKill.String())
-		rec.next = make([]int, len(st.apps))
-		for i := range st.apps {
-			rec.next[i] = st.checkpointIndex(run, i)
-		}
+		rec.next = st.checkpoints(run)
 		if d, ok := dropTotals(a.stderr.String()); ok {
 			rec.drops = d
 		} else {
@@ -417,7 +414,7 @@ func (st *simState) runAll(deadline time.Time) {
 		if rec.end != stopCrash.String() && rec.end != stopKill.String() {
 			st.checkCheckpoints(run, a, true)
 		}
-		if strings.Contains(a.stderr.String(), "shutdown timeout: abandoning") {
+		if errOut := a.stderr.String(); strings.Contains(errOut, "shutdown timeout") || strings.Contains(errOut, "hard stop") {
 			// The drain ran out of shutdown_timeout: what was unwritten is
 			// left for the next start, which sends it to every sink again.
 			// A stuck sink planned by the seed (drop_stuck) must not do that
@@ -452,44 +449,81 @@ func (st *simState) collectLogs(a *agentRun) {
 	}
 }
 
-// checkpointFile is what the simulation reads of a checkpoint file.
-type simCheckpoint struct {
-	LastID string `json:"last_id"`
+// simCheckpoints is what the simulation reads of state_dir/checkpoints.json
+// (version 2: a delivered position per source and sink).
+type simCheckpoints struct {
+	Version int `json:"version"`
+	Sources []struct {
+		Source    string `json:"source"`
+		Positions []struct {
+			LastID string `json:"last_id"`
+		} `json:"positions"`
+		Sinks map[string]int `json:"sinks"`
+	} `json:"sources"`
 }
 
-// checkpointIndex returns the line index of app i's checkpoint (-1: none).
-func (st *simState) checkpointIndex(run, i int) int {
-	data, err := os.ReadFile(filepath.Join(st.state, "checkpoints", fmt.Sprintf("s%d.json", i)))
+// checkpoints returns, per app, the line index each sink's checkpoint is at
+// (a sink absent from the map has none).
+func (st *simState) checkpoints(run int) []map[string]int {
+	out := make([]map[string]int, len(st.apps))
+	for i := range out {
+		out[i] = map[string]int{}
+	}
+	data, err := os.ReadFile(filepath.Join(st.state, "checkpoints.json"))
 	if errors.Is(err, os.ErrNotExist) {
-		return -1
+		return out
 	}
 	if err != nil {
-		st.res.fail("run %d: read the checkpoint of s%d: %v", run, i, err)
-		return -1
+		st.res.fail("run %d: read the checkpoints: %v", run, err)
+		return out
 	}
-	var cp simCheckpoint
-	if err := json.Unmarshal(data, &cp); err != nil || cp.LastID == "" {
-		st.res.fail("run %d: checkpoint of s%d unreadable (%v): %.200s", run, i, err, data)
-		return -1
+	var cp simCheckpoints
+	if err := json.Unmarshal(data, &cp); err != nil || cp.Version != 2 {
+		st.res.fail("run %d: checkpoints unreadable (version %d, %v): %.200s", run, cp.Version, err, data)
+		return out
 	}
-	j, ok := st.apps[i].index[cp.LastID]
-	if !ok {
-		st.res.fail("run %d: checkpoint of s%d names an id the application never sent: %s", run, i, cp.LastID)
-		return -1
+	for _, src := range cp.Sources {
+		i, err := strconv.Atoi(strings.TrimPrefix(src.Source, "s"))
+		if err != nil || i < 0 || i >= len(st.apps) {
+			st.res.fail("run %d: checkpoint of an unknown source %q", run, src.Source)
+			continue
+		}
+		for sink, k := range src.Sinks {
+			if k < 0 || k >= len(src.Positions) {
+				st.res.fail("run %d: checkpoint of %s: sink %s points at position %d of %d", run, src.Source, sink, k, len(src.Positions))
+				continue
+			}
+			id := src.Positions[k].LastID
+			if id == "" {
+				continue // nothing delivered to this sink yet
+			}
+			j, ok := st.apps[i].index[id]
+			if !ok {
+				st.res.fail("run %d: checkpoint of %s for sink %s names an id the application never sent: %q", run, src.Source, sink, id)
+				continue
+			}
+			out[i][sink] = j
+		}
 	}
-	return j
+	return out
 }
+
+// at returns sink's checkpoint in cps (-1: none).
+func at(cps map[string]int, sink string) int {
+	if j, ok := cps[sink]; ok {
+		return j
+	}
+	return -1
+}
+
+// checkpointFiles are the state_dir entries that hold checkpoints.
+var checkpointFiles = []string{"checkpoints.json"}
 
 func readCheckpointFiles(state string) map[string][]byte {
 	out := map[string][]byte{}
-	dir := filepath.Join(state, "checkpoints")
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		if data, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
-			out[e.Name()] = data
+	for _, name := range checkpointFiles {
+		if data, err := os.ReadFile(filepath.Join(state, name)); err == nil {
+			out[name] = data
 		}
 	}
 	return out
@@ -498,17 +532,16 @@ func readCheckpointFiles(state string) map[string][]byte {
 // restoreCheckpointFiles puts the checkpoint files back as snapshot had
 // them: what a crash right after that periodic save would have left.
 func restoreCheckpointFiles(state string, snapshot map[string][]byte) error {
-	dir := filepath.Join(state, "checkpoints")
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if _, ok := snapshot[e.Name()]; !ok && !strings.HasPrefix(e.Name(), ".") {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+	for _, name := range checkpointFiles {
+		p := filepath.Join(state, name)
+		data, ok := snapshot[name]
+		if !ok {
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
+			continue
 		}
-	}
-	for name, data := range snapshot {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+		if err := os.WriteFile(p, data, 0o600); err != nil {
 			return err
 		}
 	}
@@ -607,13 +640,12 @@ func (st *simState) holdings() string {
 // no checkpoint is ahead of what a sink that does not drop holds: read the
 // checkpoints first, the sinks after (sinks only grow).
 func (st *simState) checkCheckpoints(run int, a *agentRun, stopped bool) {
-	cps := make([]int, len(st.apps))
-	for i := range st.apps {
-		cps[i] = st.checkpointIndex(run, i)
-	}
+	cps := st.checkpoints(run)
 	fileData, _ := os.ReadFile(st.out)
 	held := map[string]map[string]map[int]bool{"file": setOf(st.fileCache.indexes(st, fileData))}
-	if st.s.stdout {
+	// A subprocess's stdout reaches this process through a pipe, later than
+	// the checkpoint that covers it: it is checked once the run stopped.
+	if st.s.stdout && (a.cmd == nil || stopped) {
 		all := map[string][]int{}
 		for _, r := range st.runs {
 			for app, ix := range r.stdout {
@@ -639,14 +671,15 @@ func (st *simState) checkCheckpoints(run int, a *agentRun, stopped bool) {
 	}
 	for i, sa := range st.apps {
 		for sink, h := range held {
-			for j := 0; j <= cps[i]; j++ {
+			c := at(cps[i], sink)
+			for j := 0; j <= c; j++ {
 				if !h[sa.id][j] {
 					when := "while running"
 					if stopped {
 						when = "after the stop"
 					}
-					st.res.fail("run %d, %s: the checkpoint of s%d is at line %d but sink %s lacks line %d (%s): a checkpoint ahead of a sink",
-						run, when, i, cps[i], sink, j, sa.ids[j])
+					st.res.fail("run %d, %s: the checkpoint of s%d for sink %s is at line %d but the sink lacks line %d (%s): a checkpoint ahead of its sink",
+						run, when, i, sink, c, j, sa.ids[j])
 					return
 				}
 			}
