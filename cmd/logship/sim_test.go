@@ -56,7 +56,7 @@ var (
 
 // simCISeeds is how many seeds CI runs (seeds 1..simCISeeds), plus the
 // regression list.
-const simCISeeds = 100
+const simCISeeds = 60
 
 // faultClass is one switchable kind of fault.
 type faultClass int
