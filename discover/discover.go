@@ -12,6 +12,8 @@ package discover
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"slices"
 	"time"
 
@@ -74,13 +76,31 @@ func New(opts Options) *Discoverer {
 	return &Discoverer{opts: opts, log: opts.Logger, current: map[string]bool{}}
 }
 
-// Run lists at once, then every Interval, until ctx ends; then it stops
-// following every application and returns.
-func (d *Discoverer) Run(ctx context.Context) {
+// RefusedError is the API refusing the first listing (401 or 403): the
+// credentials cannot list the owner's applications, and retrying cannot
+// fix it.
+type RefusedError struct {
+	Owner string
+	Err   *cleverapi.StatusError
+}
+
+func (e *RefusedError) Error() string {
+	return "listing the applications of " + e.Owner + ": " + e.Err.Error()
+}
+
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// Run lists at once, then every Interval, until ctx ends or the first
+// listing is refused (a *RefusedError); then it stops following every
+// application and returns.
+func (d *Discoverer) Run(ctx context.Context) error {
 	t := time.NewTicker(d.opts.Discover.Interval)
 	defer t.Stop()
 	for {
-		d.Poll(ctx)
+		err := d.Poll(ctx)
+		if err != nil {
+			return err
+		}
 		select {
 		case <-ctx.Done():
 			for _, id := range slices.Sorted(func(yield func(string) bool) {
@@ -93,18 +113,23 @@ func (d *Discoverer) Run(ctx context.Context) {
 				d.opts.Followers.Stop(id)
 			}
 			clear(d.current)
-			return
+			return nil
 		case <-t.C:
 		}
 	}
 }
 
 // Poll lists the applications once and starts and stops followers to match.
-// It is exported for tests; Run calls it.
-func (d *Discoverer) Poll(ctx context.Context) {
+// It returns an error only when the first listing is refused (401, 403):
+// any other failure keeps the current set. Run calls it.
+func (d *Discoverer) Poll(ctx context.Context) error {
 	apps, err := d.opts.Lister.Applications(ctx, d.opts.Owner)
 	if ctx.Err() != nil {
-		return
+		return nil
+	}
+	var se *cleverapi.StatusError
+	if err != nil && !d.listed && errors.As(err, &se) && (se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden) {
+		return &RefusedError{Owner: d.opts.Owner, Err: se}
 	}
 	if err != nil {
 		d.log.Warn("listing the applications failed; following the same ones", zap.String("owner", d.opts.Owner),
@@ -112,7 +137,7 @@ func (d *Discoverer) Poll(ctx context.Context) {
 		if d.opts.Listed != nil {
 			d.opts.Listed(err, len(d.current))
 		}
-		return
+		return nil
 	}
 	want := d.selected(apps)
 	initial := !d.listed
@@ -141,6 +166,7 @@ func (d *Discoverer) Poll(ctx context.Context) {
 	if d.opts.Listed != nil {
 		d.opts.Listed(nil, len(d.current))
 	}
+	return nil
 }
 
 // selected returns the applications the patterns and Select keep, archived

@@ -1,6 +1,8 @@
 package discover
 
 import (
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -50,7 +52,9 @@ func TestPollFollowsTheListing(t *testing.T) {
 			return slices.DeleteFunc(slices.Clone(in), func(a cleverapi.Application) bool { return a.Name == "dropped-by-select" })
 		},
 	})
-	d.Poll(t.Context())
+	if err := d.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if want := []string{"+init front-web", "+init api"}; !slices.Equal(rec.log, want) {
 		t.Fatalf("first listing: %v, want %v", rec.log, want)
 	}
@@ -59,13 +63,17 @@ func TestPollFollowsTheListing(t *testing.T) {
 	emu.RemoveApp(apps[0].ID)
 	for _, f := range []emulator.APIFault{{Status: 503}, {Status: 500}, {Delay: 2 * time.Second}} {
 		emu.SetFaults(emulator.Faults{API: []emulator.APIFault{f}})
-		d.Poll(t.Context())
+		if err := d.Poll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
 		if len(rec.log) != 0 {
 			t.Fatalf("a failed listing (%+v) changed the set: %v", f, rec.log)
 		}
 	}
 	emu.SetFaults(emulator.Faults{})
-	d.Poll(t.Context())
+	if err := d.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if want := []string{"+front-new", "-" + apps[0].ID}; !slices.Equal(rec.log, want) {
 		t.Fatalf("after changes: %v, want %v", rec.log, want)
 	}
@@ -98,3 +106,33 @@ func TestSince(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstListingRefused: a 401 or 403 on the first listing ends Run with a RefusedError
+// (the credentials cannot list the owner); later, the same answer keeps the set.
+func TestFirstListingRefused(t *testing.T) {
+	const owner = "orga_11111111-2222-4333-8444-555555555555"
+	emu := emulator.New(emulator.Options{Token: "right", Apps: []emulator.App{{OwnerID: owner}}})
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	defer emu.Close()
+	rec := &record{}
+	d := New(Options{Owner: owner, Lister: &cleverapi.Client{Base: srv.URL}, Followers: rec})
+	err := d.Run(t.Context())
+	var refused *RefusedError
+	if !errors.As(err, &refused) || refused.Err.Status != 401 || len(rec.log) != 0 {
+		t.Fatalf("Run: %v, followed %v", err, rec.log)
+	}
+	emu.SetFaults(emulator.Faults{})
+	d = New(Options{Owner: owner, Lister: &cleverapi.Client{Base: srv.URL, Auth: bearer("right")}, Followers: rec})
+	if err := d.Poll(t.Context()); err != nil || len(rec.log) != 1 {
+		t.Fatalf("first listing: %v %v", err, rec.log)
+	}
+	emu.SetFaults(emulator.Faults{API: []emulator.APIFault{{Status: 403}}})
+	if err := d.Poll(t.Context()); err != nil || len(rec.log) != 1 {
+		t.Fatalf("a later refusal: %v %v", err, rec.log)
+	}
+}
+
+type bearer string
+
+func (b bearer) Authorize(r *http.Request) { r.Header.Set("Authorization", "Bearer "+string(b)) }

@@ -289,13 +289,24 @@ func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.
 		}))
 	}
 	discovered := startDiscovery(srcCtx, cfg, pipe, store, sinkNames, func(sc config.Source) source.Output { return sourceOutput(pipe, enricher, sc) },
-		source.Options{Auth: auth, Logger: log, Metrics: m, UserAgent: "logship/" + versionString()}, &wg, log, m)
+		source.Options{Auth: auth, Logger: log, Metrics: m, UserAgent: "logship/" + versionString()}, &wg, log, m,
+		func(err error) {
+			fatalMu.Lock()
+			if fatalErr == nil {
+				fatalErr = err
+			}
+			fatalMu.Unlock()
+			stopSources()
+		})
 	readyDone := make(chan struct{})
 	go func() {
 		defer close(readyDone)
 		watchReadiness(ready, 100*time.Millisecond, srcCtx.Done(), log, func() (bool, string) {
 			all := sources
 			for _, f := range discovered {
+				if !f.listed.Load() {
+					return false, "starting: source " + f.sc.Name + " has not listed its applications yet"
+				}
 				all = append(all[:len(all):len(all)], f.sources()...)
 			}
 			return assess(time.Now(), cfg.Metrics.Ready, all, pipe, sinkNames)

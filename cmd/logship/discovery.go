@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -36,6 +37,9 @@ type followers struct {
 	wg   *sync.WaitGroup
 	log  *zap.Logger
 	now  func() time.Time
+
+	// listed is set once a listing succeeded (readiness waits for it).
+	listed atomic.Bool
 
 	mu sync.Mutex
 	// index maps an application to its pipeline stream, kept after a stop:
@@ -134,9 +138,11 @@ func (f *followers) sources() []*source.Source {
 }
 
 // startDiscovery runs discovery for every source that has it, until ctx
-// ends; the discoverers and their followers are counted in wg.
+// ends; the discoverers and their followers are counted in wg. A first
+// listing refused (401, 403) is handed to fatal.
 func startDiscovery(ctx context.Context, cfg *config.Config, pipe *pipeline.Pipeline, store *pipeline.Store, sinks []string,
-	output func(config.Source) source.Output, base source.Options, wg *sync.WaitGroup, log *zap.Logger, m *metrics.Metrics) []*followers {
+	output func(config.Source) source.Output, base source.Options, wg *sync.WaitGroup, log *zap.Logger, m *metrics.Metrics,
+	fatal func(error)) []*followers {
 	var all []*followers
 	api := &cleverapi.Client{Base: cfg.API.URL, Auth: base.Auth, UserAgent: base.UserAgent}
 	for i := range cfg.Sources {
@@ -160,6 +166,8 @@ func startDiscovery(ctx context.Context, cfg *config.Config, pipe *pipeline.Pipe
 				result := "ok"
 				if err != nil {
 					result = "error"
+				} else {
+					f.listed.Store(true)
 				}
 				listings.WithLabelValues(sc.Name, result).Inc()
 				gauge.Set(float64(n))
@@ -168,7 +176,12 @@ func startDiscovery(ctx context.Context, cfg *config.Config, pipe *pipeline.Pipe
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.Run(ctx)
+			var refused *discover.RefusedError
+			if err := d.Run(ctx); errors.As(err, &refused) {
+				// As a source refused at start: the run ends (exit 77).
+				fatal(&source.FatalError{Source: sc.Name, Status: refused.Err.Status,
+					APIError: "listing the applications refused", SozuID: refused.Err.SozuID})
+			}
 		}()
 	}
 	return all

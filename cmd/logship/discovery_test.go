@@ -181,3 +181,32 @@ enrichment: {max_wait: 5s}
 		t.Errorf("the removed application's checkpoint is at %+v, want its last line %s", cp, last)
 	}
 }
+
+// TestDiscoveryCredentialsRefused: credentials the API refuses for the listing end the run
+// with exit 77, naming the source, as for a source refused at start.
+func TestDiscoveryCredentialsRefused(t *testing.T) {
+	t.Parallel()
+	emu, api := startEmulator(t, emulator.Options{Token: "right-token", Apps: []emulator.App{{Backlog: 5}}})
+	dir := t.TempDir()
+	yaml := fmt.Sprintf(`api:
+  url: %s
+  token: wrong-secret-token
+state_dir: %s
+sources:
+  - name: org
+    owner_id: %s
+    discover: {}
+sinks:
+  - type: file
+    path: %s
+`, api, dir, emu.Apps()[0].OwnerID, filepath.Join(dir, "out"))
+	stderr := runBackfill(t, yaml, exitNoPerm)
+	for _, want := range []string{"refused the credentials for source org", "401", "listing the applications refused"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("message lacks %q: %s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "wrong-secret-token") {
+		t.Fatalf("the token leaked: %s", stderr)
+	}
+}
