@@ -107,3 +107,20 @@ func BenchmarkWriteLoki(b *testing.B) {
 	benchmarkWrite(b, Config{Encoding: "loki", Loki: LokiConfig{
 		Labels: map[string]string{"app": "{applicationId}", "level": "{severity}", "instance": "{instanceId}"}}}, 1)
 }
+
+func BenchmarkWriteOTLP(b *testing.B) {
+	benchmarkWrite(b, Config{Encoding: "otlp", Compression: "gzip"}, 1)
+}
+
+func BenchmarkWriteOTLPJSON(b *testing.B) {
+	benchmarkWrite(b, Config{Encoding: "otlp", Compression: "gzip", OTLP: OTLPConfig{Protocol: "json"}}, 1)
+}
+
+func BenchmarkWriteDatadog(b *testing.B) {
+	benchmarkWrite(b, Config{Encoding: "datadog", Compression: "gzip", Datadog: DatadogConfig{APIKey: "k",
+		Tags: []string{"application_id:{applicationId}", "instance_id:{instanceId}", "zone:{zone}"}}}, 1)
+}
+
+func BenchmarkWriteNewRelic(b *testing.B) {
+	benchmarkWrite(b, Config{Encoding: "newrelic", Compression: "gzip", NewRelic: NewRelicConfig{LicenseKey: "k"}}, 1)
+}

@@ -97,7 +97,8 @@ func (s *Sink) writeChunked(ctx context.Context, evs []event.Event, ch chunker) 
 
 	var retry []int
 	var lastErr error
-	var chunk []event.Event
+	chunk := eb.chunk[:0]
+	defer func() { clear(chunk); eb.chunk = chunk[:0] }() // keep no event past the Write
 	for len(queue) > 0 {
 		sp := queue[0]
 		queue = queue[1:]

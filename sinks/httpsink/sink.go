@@ -91,6 +91,7 @@ type writeBuf struct {
 	// entries, ends and ok are a chunked Write's entries (see writeChunked).
 	entries  []byte
 	ends, ok []int
+	chunk    []event.Event
 }
 
 // New builds a sink from its config, with defaults for unset values. It

@@ -1,6 +1,7 @@
 package syslog
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"time"
@@ -98,7 +99,7 @@ func (lf *lineFields) scalar(m event.Member) []byte {
 	switch v[0] {
 	case '"':
 		inner := v[1 : len(v)-1]
-		if strings.IndexByte(string(inner), '\\') < 0 {
+		if bytes.IndexByte(inner, '\\') < 0 {
 			return inner
 		}
 		start := len(lf.unesc)
@@ -144,13 +145,11 @@ func (f *formatter) appNameOf(lf *lineFields, ev *event.Event) []byte {
 // pri returns the message's PRI value.
 func (f *formatter) pri(lf *lineFields) int {
 	fac := f.facility
-	if lf.facility != nil {
-		if n, ok := ParseFacility(string(lf.facility)); ok {
-			fac = n
-		}
+	if n, ok := lineCode(lf.facility, facilities, 23); ok {
+		fac = n
 	}
 	sev := f.severity
-	if n, ok := ParseSeverity(string(lf.severity)); lf.severity != nil && ok {
+	if n, ok := lineCode(lf.severity, severities, 7); ok {
 		sev = n
 	} else if lf.priority != nil {
 		if n, err := strconv.Atoi(string(lf.priority)); err == nil && n >= 0 && n <= 191 {
@@ -158,6 +157,36 @@ func (f *formatter) pri(lf *lineFields) int {
 		}
 	}
 	return fac*8 + sev
+}
+
+// lineCode reads a facility or severity of the line: a number up to max,
+// or a name of names (any case), without allocating for the usual ones.
+func lineCode(v []byte, names map[string]int, max int) (int, bool) {
+	if len(v) == 0 || len(v) > 16 {
+		return 0, false
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		n := 0
+		for _, c := range v {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, n <= max
+	}
+	if n, ok := names[string(v)]; ok {
+		return n, true
+	}
+	var lower [16]byte
+	for i, c := range v {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	n, ok := names[string(lower[:len(v)])]
+	return n, ok
 }
 
 // format appends one RFC 5424 message for ev to dst, and reports whether
