@@ -183,6 +183,7 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 			return nil
 		}
 		logReloadChanges(log, cfg, next)
+		forgetRemoved(m, cfg, next)
 		if next.Log.Level != cfg.Log.Level && next.Log.Level != "" && aio.logLevel != (zap.AtomicLevel{}) {
 			if err := aio.logLevel.UnmarshalText([]byte(next.Log.Level)); err == nil {
 				log.Info("log level changed", zap.String("log_level", next.Log.Level))

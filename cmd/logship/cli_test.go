@@ -127,16 +127,7 @@ log:
 		t.Fatal(err)
 	}
 	// The metrics address is in the log line "serving metrics".
-	var addr string
-	waitFor(t, 10*time.Second, func() bool {
-		s := stderr.String()
-		i := strings.Index(s, `"addr":"`)
-		if i < 0 {
-			return false
-		}
-		addr = s[i+8 : i+8+strings.Index(s[i+8:], `"`)]
-		return true
-	})
+	addr := metricsAddr(t, &stderr)
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {

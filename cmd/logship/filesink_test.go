@@ -28,7 +28,12 @@ func metricsAddr(t *testing.T, stderr *syncBuffer) string {
 		if i < 0 {
 			return false
 		}
-		addr = s[i+8 : i+8+strings.Index(s[i+8:], `"`)]
+		// The pipe from the subprocess may have delivered half the line.
+		j := strings.IndexByte(s[i+8:], '"')
+		if j < 0 {
+			return false
+		}
+		addr = s[i+8 : i+8+j]
 		return true
 	})
 	return addr

@@ -35,7 +35,7 @@ func reloadConfig(load func() (*config.Config, error), cur *config.Config, log *
 		}
 		return nil
 	}
-	if reflect.DeepEqual(next, cur) {
+	if sameConfig(next, cur) {
 		m.ConfigReloads.WithLabelValues("unchanged").Inc()
 		log.Info("configuration unchanged (SIGHUP)")
 		return nil
@@ -83,4 +83,47 @@ func logReloadChanges(log *zap.Logger, old, next *config.Config) {
 	if next.Log.Format != old.Log.Format {
 		log.Warn("log.format changed: it applies at the next start (log.level applies now)")
 	}
+}
+
+// forgetRemoved deletes the gauges of the sources and sinks a reload
+// removed: their last value would otherwise stay exported for good (a
+// frozen lag would keep an alert firing). Counters stay: they are totals.
+func forgetRemoved(m *metrics.Metrics, old, next *config.Config) {
+	keep := make(map[string]bool)
+	for _, s := range next.Sources {
+		keep[s.Name] = true
+	}
+	for _, s := range old.Sources {
+		if !keep[s.Name] {
+			m.Connected.DeleteLabelValues(s.Name)
+			m.SourceLag.DeleteLabelValues(s.Name)
+		}
+	}
+	clear(keep)
+	for _, s := range next.Sinks {
+		keep[s.Name] = true
+	}
+	for _, s := range old.Sinks {
+		if !keep[s.Name] {
+			m.BufferedBytes.DeleteLabelValues(s.Name)
+			m.SinkOldestPending.DeleteLabelValues(s.Name)
+			m.FileOpen.DeleteLabelValues(s.Name)
+		}
+	}
+}
+
+// sameConfig reports whether a and b hold the same settings: their
+// exported fields are deeply equal (the unexported ones are the loader's
+// own, such as the sink factories, whose funcs never compare equal).
+func sameConfig(a, b *config.Config) bool {
+	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
+	for i := range va.NumField() {
+		if !va.Type().Field(i).IsExported() {
+			continue
+		}
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			return false
+		}
+	}
+	return true
 }
