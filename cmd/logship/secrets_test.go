@@ -174,7 +174,11 @@ log:
 			return false
 		}
 		s = s[i+len(`"msg":"serving metrics","addr":"`):]
-		addr = s[:strings.Index(s, `"`)]
+		j := strings.Index(s, `"`)
+		if j < 0 { // the line is not whole yet
+			return false
+		}
+		addr = s[:j]
 		return true
 	})
 	get := func(path string) string {
