@@ -70,6 +70,8 @@ var contractKeys = []string{
 	"pipeline.fields.include", "pipeline.fields.exclude",
 	"pipeline.batch.max_events", "pipeline.batch.max_bytes", "pipeline.batch.max_wait",
 	"sinks[].type", "sinks[].path", "sinks[].url", "sinks[].brokers", "sinks[].topic",
+	"sinks[].encoding", "sinks[].endpoint", "sinks[].bucket", "sinks[].prefix",
+	"sinks[].access_key_id", "sinks[].secret_access_key", "sinks[].address", "sinks[].protocol",
 	"metrics.listen",
 }
 

@@ -4,7 +4,9 @@ import (
 	"github.com/logship/logship/sinks"
 	"github.com/logship/logship/sinks/file"
 	"github.com/logship/logship/sinks/httpsink"
+	"github.com/logship/logship/sinks/s3"
 	"github.com/logship/logship/sinks/stdout"
+	"github.com/logship/logship/sinks/syslog"
 )
 
 // sinkTypes are the real sink types, as cmd/logship lists them, for the
@@ -13,6 +15,8 @@ var sinkTypes = sinks.Table{
 	stdout.Factory(),
 	file.Factory(),
 	httpsink.Factory(),
+	syslog.Factory(),
+	s3.Factory(),
 }.Config()
 
 // envOf returns a lookup function over key, value pairs (nothing else is
