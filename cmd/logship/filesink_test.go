@@ -299,8 +299,8 @@ func TestSIGKILLAfterRotation(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("the backfill ended before the kill")
 	}
-	if out, err := logshipCmd(ctx, "run", "--config", cfgPath).CombinedOutput(); err != nil {
-		t.Fatalf("restart: %v: %s", err, out)
+	if rout, err := logshipCmd(ctx, "run", "--config", cfgPath).CombinedOutput(); err != nil {
+		t.Fatalf("restart: %v: %s", err, rout)
 	}
 	a, _ := os.ReadFile(out + ".1")
 	b, _ := os.ReadFile(out)

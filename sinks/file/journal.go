@@ -25,9 +25,12 @@ import (
 // may carry the same ids, and logrotate may have renamed the file the
 // lines went to.
 //
-// A record is appended before its batch, so a crash between the two
-// leaves a record whose range is beyond the data file's end: reconcile
-// drops such records for the current file. Records of a file that was
+// A record is appended before its batch, so a crash between the two, or
+// in the middle of the batch's write (a write is not atomic: a SIGKILL can
+// cut it between pages), leaves a record whose range goes beyond the data
+// file's end: reconcile counts the whole lines the file holds from the
+// record's start, and takes only that many of its events (the lines are
+// written in the order of the record's events). Records of a file that was
 // rotated away are complete (the rotation happens between batches). The
 // journal covers at least reconcile_bytes of the data written last: past
 // that it is renamed to .<name>.logship-journal.old (replacing the older
@@ -129,6 +132,12 @@ func readJournal(path string) (recs []journalRecord, whole int64, ok bool, err e
 // after a torn last line was cut). It returns the data bytes the current
 // generation covers, and whether any journal was found.
 func loadJournal(dataPath string, cur fileID, size, reconcile int64, written map[string]struct{}) (covered int64, found bool, err error) {
+	var data *os.File // opened for a record that goes beyond size
+	defer func() {
+		if data != nil {
+			data.Close()
+		}
+	}()
 	curPath, oldPath := journalPaths(dataPath)
 	oldRecs, _, okOld, err := readJournal(oldPath)
 	if err != nil {
@@ -145,11 +154,26 @@ func loadJournal(dataPath string, cur fileID, size, reconcile int64, written map
 	var total int64
 	for i := len(recs) - 1; i >= 0 && total < reconcile; i-- {
 		r := &recs[i]
+		n := len(r.Ev) / 2
 		if (fileID{r.Dev, r.Ino}) == cur && r.To > size {
-			continue // the batch never reached the file (or was cut off)
+			// The batch reached the file partly or not at all: only its
+			// lines that are whole in the file count.
+			n = 0
+			if r.From < size {
+				if data == nil {
+					if data, err = os.Open(dataPath); err != nil {
+						return 0, false, err
+					}
+				}
+				part := make([]byte, size-r.From)
+				if _, err := data.ReadAt(part, r.From); err != nil && err != io.EOF {
+					return 0, false, err
+				}
+				n = min(bytes.Count(part, []byte("\n")), len(r.Ev)/2)
+			}
 		}
 		total += r.To - r.From
-		for j := 0; j+1 < len(r.Ev); j += 2 {
+		for j := 0; j+1 < 2*n; j += 2 {
 			written[writtenKey(r.Ev[j], r.Ev[j+1])] = struct{}{}
 		}
 	}

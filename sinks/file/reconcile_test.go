@@ -239,3 +239,35 @@ func TestJournalUnavailable(t *testing.T) {
 		t.Fatalf("lines = %s, want %s", got, want)
 	}
 }
+
+// TestReconcileBatchCutByCrash: a SIGKILL can cut a batch's write between
+// pages, leaving some of its lines whole, one torn, and its journal record
+// (written first) claiming the whole batch. The lines that are whole are
+// not written again; the others are.
+func TestReconcileBatchCutByCrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.ndjson")
+	cfg := withPath(path)
+	s := start(t, cfg)
+	write(t, s, shaped("a", "exclude", "1", "2"))
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, s, shaped("a", "exclude", "3", "4", "5", "6"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// What the crash left: lines 3 and 4 whole, 5 torn, 6 not written.
+	line := int64(len(`{"src":"a","msg":"3"}`) + 1)
+	if err := os.Truncate(path, st.Size()+2*line+5); err != nil {
+		t.Fatal(err)
+	}
+	s = start(t, cfg)
+	write(t, s, shaped("a", "exclude", "2", "3", "4"), shaped("a", "exclude", "5", "6", "7"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lines(t, path), "a:1,a:2,a:3,a:4,a:5,a:6,a:7"; got != want {
+		t.Fatalf("lines = %s, want %s", got, want)
+	}
+}
