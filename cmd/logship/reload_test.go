@@ -104,6 +104,12 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
+	hup := time.Now()
+	waitFor(t, 15*time.Second, func() bool {
+		return strings.Contains(metricsPage(), `logship_config_reloads_total{result="applied"} 1`)
+	})
+	waitFor(t, 15*time.Second, func() bool { return lines(out2, apps[1].ID) > 0 })
+	t.Logf("reload applied and the new sink writing %v after SIGHUP", time.Since(hup).Round(time.Millisecond))
 	waitFor(t, 15*time.Second, func() bool {
 		return lines(out2, apps[0].ID) > 100 && lines(out2, apps[1].ID) > 400 && lines(out1, apps[1].ID) > 400
 	})

@@ -93,9 +93,11 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
+			second := time.Now()
 			var err error
 			select {
 			case err = <-done:
+				t.Logf("exited %v after the second signal", time.Since(second).Round(time.Millisecond))
 			case <-time.After(20 * time.Second): // the drain alone would take a minute
 				t.Fatalf("still running 20 s after the second signal: %s", stderr.String())
 			}
