@@ -43,7 +43,7 @@ func checkAllInOrder(t *testing.T, got []event.Event, want []string) {
 }
 
 // TestThrottleBlockRate: in block mode, 20,000 events pass at the rate
-// (within 5 %), none lost, in order.
+// (never faster, within 5 %), none lost, in order.
 func TestThrottleBlockRate(t *testing.T) {
 	const n, rate, burst = 20_000, 10_000.0, 100
 	sink := &memSink{}
@@ -62,8 +62,12 @@ func TestThrottleBlockRate(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	want := time.Duration(float64(n-burst) / rate * float64(time.Second))
-	if dev := elapsed.Seconds()/want.Seconds() - 1; dev < -0.05 || dev > 0.05 {
-		t.Fatalf("%d events took %v, want %v ± 5%% (%+.1f%%)", n, elapsed, want, dev*100)
+	// Faster than the rate is a throttle bug: 5 % at most. Slower can also
+	// be a starved machine (CI runs packages side by side on 2 cores), so
+	// the slow side allows 25 %: still far below the halving or doubling a
+	// broken bucket produces.
+	if dev := elapsed.Seconds()/want.Seconds() - 1; dev < -0.05 || dev > 0.25 {
+		t.Fatalf("%d events took %v, want %v -5%%/+25%% (%+.1f%%)", n, elapsed, want, dev*100)
 	}
 	if err := p.Close(t.Context()); err != nil {
 		t.Fatal(err)
