@@ -191,7 +191,13 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 	defer s.m.Connected.WithLabelValues(s.cfg.Name).Set(0)
 
 	res := attemptResult{reason: "closed", opened: true}
-	body := &watchedReader{r: resp.Body, wd: wd}
+	// go-sse's scanner reads 4 KiB at a time: the buffer below turns that
+	// into one read of the connection per bodyBuffer (141,000 read calls
+	// for a million lines became a few thousand). It returns what the
+	// connection has, never waiting to fill, so a quiet stream's lines are
+	// not held back; the watchdog still guards every read of the
+	// connection.
+	body := bufio.NewReaderSize(&watchedReader{r: resp.Body, wd: wd}, bodyBuffer)
 	frameLimit := max(4*s.cfg.MaxEventBytes.Int(), 16<<20)
 	// go-sse reports the last id seen on the stream, not the frame's own:
 	// a frame whose id did not change the last one carried no id line (or
@@ -371,11 +377,17 @@ func SafeURL(raw string) string {
 	return u.String()
 }
 
+// bodyBuffer is the size of the reads of a stream's body, and of the
+// transport's read buffer below it (the default 4 KiB made a read system
+// call per few lines).
+const bodyBuffer = 256 << 10
+
 func defaultClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = 30 * time.Second
 	tr.MaxIdleConnsPerHost = 16
+	tr.ReadBufferSize = 64 << 10
 	return &http.Client{Transport: tr}
 }
 
