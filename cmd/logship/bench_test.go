@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,11 +84,45 @@ func BenchmarkStreamToFile(b *testing.B) {
 			app := emu.Apps()[0]
 			emu.Lines(app.ID) // generate before timing
 			b.ResetTimer()
+			u := startUsage()
 			el := benchBackfill(b, api, app, n, "    fsync: "+fsync+"\n")
 			b.StopTimer()
+			u.report(b, n)
 			b.ReportMetric(float64(n)/el.Seconds(), "lines/s")
 		})
 	}
+}
+
+// benchUsage is the process's CPU time and allocation count at a start, so a
+// benchmark reports CPU per line (user+sys, not wall-clock: the machine is
+// shared) and allocations per line. Both include the in-process emulator
+// serving the stream; scripts/bench.sh measures logship alone, in its own
+// process.
+type benchUsage struct {
+	cpu     time.Duration
+	mallocs uint64
+}
+
+func startUsage() benchUsage {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return benchUsage{cpu: processCPU(), mallocs: ms.Mallocs}
+}
+
+func (u benchUsage) report(b *testing.B, lines int) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(processCPU()-u.cpu)/float64(lines), "cpu-ns/line")
+	b.ReportMetric(float64(ms.Mallocs-u.mallocs)/float64(lines), "allocs/line")
+}
+
+// processCPU is this process's user+system CPU time (getrusage).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // cleverBin finds the official CLI as scripts/test.sh installs it.
