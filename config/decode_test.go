@@ -107,10 +107,10 @@ func TestSinkTypeStructs(t *testing.T) {
 	if fileOf(c, 1).Path != "/a.ndjson" || c.Sinks[1].Type != "file" {
 		t.Errorf("file sink %+v", c.Sinks[1])
 	}
-	if httpOf(c, 2).Timeout != 3*time.Second || c.Sinks[2].Kafka.Timeout == 3*time.Second {
-		t.Errorf("http sink timeout %v, kafka part %v", httpOf(c, 2).Timeout, c.Sinks[2].Kafka.Timeout)
+	if httpOf(c, 2).Timeout != 3*time.Second || c.Sinks[2].Type != "http" {
+		t.Errorf("http sink timeout %v, kafka part %v", httpOf(c, 2).Timeout, kafkaOf(c, 2).Timeout)
 	}
-	if c.Sinks[3].Kafka.Timeout != 4*time.Second || c.Sinks[3].Kafka.Topic != "t" || c.Sinks[3].Type != "kafka" {
+	if kafkaOf(c, 3).Timeout != 4*time.Second || kafkaOf(c, 3).Topic != "t" || c.Sinks[3].Type != "kafka" {
 		t.Errorf("kafka sink %+v", c.Sinks[3])
 	}
 }
@@ -196,7 +196,7 @@ sinks:
 	if f := fileOf(c, 0); f.Mode != "0600" || f.ReconcileBytes != 100 {
 		t.Errorf("file %+v", f)
 	}
-	if k := c.Sinks[1].Kafka; len(k.Brokers) != 1 || k.Topic != "007" || !k.TLS.Enabled {
+	if k := kafkaOf(c, 1); len(k.Brokers) != 1 || k.Topic != "007" || !k.TLS.Enabled {
 		t.Errorf("kafka %+v", k)
 	}
 }

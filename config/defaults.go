@@ -88,16 +88,11 @@ func (c *Config) resolve() {
 	seen := map[string]bool{}
 	for i := range c.Sinks {
 		s := &c.Sinks[i]
-		switch s.Type {
-		case "kafka":
-			s.Kafka.setDefaults()
-		default:
-			if s.Settings == nil {
-				continue
-			}
-			if r, ok := s.Settings.(SinkResolver); ok {
-				r.Resolve()
-			}
+		if s.Settings == nil {
+			continue
+		}
+		if r, ok := s.Settings.(SinkResolver); ok {
+			r.Resolve()
 		}
 		if s.Name == "" {
 			s.Name = s.Type

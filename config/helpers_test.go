@@ -172,11 +172,41 @@ func (c *testHTTP) Validate() Problems {
 	return ps
 }
 
+// testKafka stands for the kafka sink's configuration.
+type testKafka struct {
+	Brokers []string      `yaml:"brokers"`
+	Topic   string        `yaml:"topic"`
+	Timeout time.Duration `yaml:"timeout"`
+	TLS     struct {
+		Enabled bool `yaml:"enabled"`
+	} `yaml:"tls"`
+	SASL struct {
+		Mechanism string `yaml:"mechanism"`
+		Username  string `yaml:"username"`
+		Password  Secret `yaml:"password"`
+	} `yaml:"sasl"`
+}
+
+func (c *testKafka) Validate() Problems {
+	var ps Problems
+	if len(c.Brokers) == 0 {
+		ps.add("brokers", "required")
+	}
+	if c.Topic == "" {
+		ps.add("topic", "required")
+	}
+	return ps
+}
+
+// kafkaOf returns the settings of sink i, a kafka sink.
+func kafkaOf(c *Config, i int) *testKafka { return c.Sinks[i].Settings.(*testKafka) }
+
 // testSinks are the sink types the tests load configurations with.
 var testSinks = []SinkFactory{
 	{Type: "stdout", NewDefaultConfig: func() SinkConfig { return &testStdout{Format: "json"} }},
 	{Type: "file", NewDefaultConfig: func() SinkConfig { return &testFile{Mode: "0640", ReconcileBytes: 64 << 20} }},
 	{Type: "http", NewDefaultConfig: func() SinkConfig { return &testHTTP{Method: "POST", Timeout: 30 * time.Second} }},
+	{Type: "kafka", NewDefaultConfig: func() SinkConfig { return &testKafka{Timeout: 10 * time.Second} }},
 }
 
 // httpOf returns the settings of sink i, an http sink.

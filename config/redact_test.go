@@ -63,7 +63,7 @@ func TestRedaction(t *testing.T) {
 		"api:\n  oauth:\n    token: ${OAUTH_TOKEN}\n    secret: ${OAUTH_SECRET}\n"
 	c := mustParse(t, src, secretEnv())
 	if c.API.OAuth.Token.Reveal() != secOAuth || httpOf(c, 1).Headers["X-Api-Key"].Reveal() != secHeader ||
-		c.Sinks[2].Kafka.SASL.Password.Reveal() != secKafka {
+		kafkaOf(c, 2).SASL.Password.Reveal() != secKafka {
 		t.Fatalf("secrets not decoded: %+v", c)
 	}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {

@@ -124,25 +124,6 @@ type Sink struct {
 	// NewDefaultConfig made it, with the entry's other keys decoded over
 	// it (nil when the type is unknown).
 	Settings SinkConfig `yaml:"-"`
-
-	Kafka KafkaSink `yaml:"-"`
-}
-
-// legacySinkTypes are the types whose settings still live in this package.
-var legacySinkTypes = []string{"kafka"}
-
-// settingsOf returns a pointer to the settings of sink type typ inside s:
-// Settings, or one of the structs still kept here (nil for an unknown
-// type).
-func (s *Sink) settingsOf(typ string) any {
-	switch typ {
-	case "kafka":
-		return &s.Kafka
-	}
-	if s.Settings != nil {
-		return s.Settings
-	}
-	return nil
 }
 
 // Format implements fmt.Formatter: every verb prints the sink as a YAML
@@ -170,7 +151,7 @@ func (s Sink) MarshalYAML() (any, error) {
 	if err := n.Encode(common(s)); err != nil {
 		return nil, fmt.Errorf("encode sink: %w", err)
 	}
-	if t := s.settingsOf(s.Type); t != nil {
+	if t := s.Settings; t != nil {
 		var tn yaml.Node
 		if err := tn.Encode(t); err != nil {
 			return nil, fmt.Errorf("encode %s sink: %w", s.Type, err)

@@ -24,15 +24,13 @@ func sinkTypeNames(fs []SinkFactory) []string {
 	for _, f := range fs {
 		out = append(out, f.Type)
 	}
-	for _, t := range legacySinkTypes {
-		if !slices.Contains(out, t) {
-			out = append(out, t)
-		}
-	}
 	return out
 }
 
 func sinkTypeMessage(fs []SinkFactory) string {
+	if len(fs) == 0 {
+		return "not a sink type of this build"
+	}
 	return "must be one of " + strings.Join(sinkTypeNames(fs), ", ")
 }
 
@@ -58,9 +56,7 @@ func (s *Sink) decodeNode(d *decoder, n *yaml.Node, path string) {
 		if len(d.probs) == before {
 			if f := d.sinkFactory(s.Type); f != nil {
 				s.Settings = f.NewDefaultConfig()
-			}
-			if t := s.settingsOf(s.Type); t != nil {
-				typed = reflect.ValueOf(t).Elem()
+				typed = reflect.ValueOf(s.Settings).Elem()
 				typedFields = fieldsOf(typed.Type())
 			} else if s.Type == "" {
 				d.probs.add(joinKey(path, "type"), "required")
@@ -118,13 +114,9 @@ func (s *Sink) decodeNode(d *decoder, n *yaml.Node, path string) {
 
 // sinkTypeWithKey returns the first sink type that has key, or "".
 func (d *decoder) sinkTypeWithKey(key string) string {
-	for _, t := range sinkTypeNames(d.sinks) {
-		var s Sink
-		if f := d.sinkFactory(t); f != nil {
-			s.Settings = f.NewDefaultConfig()
-		}
-		if _, ok := fieldsOf(reflect.TypeOf(s.settingsOf(t)).Elem()).byKey[key]; ok {
-			return t
+	for _, f := range d.sinks {
+		if _, ok := fieldsOf(reflect.TypeOf(f.NewDefaultConfig()).Elem()).byKey[key]; ok {
+			return f.Type
 		}
 	}
 	return ""

@@ -227,7 +227,7 @@ func (c *Config) validateSinks(ps *Problems) {
 	for i := range c.Sinks {
 		s := &c.Sinks[i]
 		p := fmt.Sprintf("sinks[%d]", i)
-		typed := s.settingsOf(s.Type)
+		typed := s.Settings
 		if c.sinkFactories != nil && !slices.Contains(sinkTypeNames(c.sinkFactories), s.Type) {
 			typed = nil // settings of another type
 		}
@@ -265,14 +265,9 @@ func (c *Config) validateSinks(ps *Problems) {
 				}
 			}
 		}
-		switch s.Type {
-		case "kafka":
-			*ps = append(*ps, s.Kafka.validate(p)...)
-		default:
-			if typed != nil && s.Settings != nil {
-				for _, sp := range s.Settings.Validate() {
-					ps.add(joinKey(p, sp.Path), sp.Message)
-				}
+		if typed != nil {
+			for _, sp := range typed.Validate() {
+				ps.add(joinKey(p, sp.Path), sp.Message)
 			}
 		}
 	}

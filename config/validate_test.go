@@ -115,7 +115,7 @@ func TestValidate(t *testing.T) {
 		}, []string{"sinks[1].path: same file as sinks[0]"}},
 		{"file is the dead letter", func(c *Config) { c.DeadLetter.Path = "/out/a.ndjson" }, []string{"sinks[1].path: is the dead-letter file"}},
 		{"http url", func(c *Config) { httpOf(c, 2).URL = "" }, []string{"sinks[2].url: required"}},
-		{"kafka brokers and topic", func(c *Config) { c.Sinks[3].Kafka.Brokers, c.Sinks[3].Kafka.Topic = nil, "" }, []string{
+		{"kafka brokers and topic", func(c *Config) { kafkaOf(c, 3).Brokers, kafkaOf(c, 3).Topic = nil, "" }, []string{
 			"sinks[3].brokers: required",
 			"sinks[3].topic: required",
 		}},

@@ -465,27 +465,23 @@ func buildSinks(cfg *config.Config, aio agentIO, log *zap.Logger, m *metrics.Met
 			MaxRetry:        sc.Retry.MaxBackoff,
 			RetryMaxElapsed: sc.Retry.MaxElapsed,
 		}
-		var err error
-		if f, ok := sinkTable.Lookup(sc.Type); ok {
-			if f.OneAtATime {
-				spec.InFlight = 1
-			}
-			spec.Sink, err = f.New(sc.Settings, sinks.Settings{
-				Name:      sc.Name,
-				Logger:    log.With(zap.String("sink", sc.Name)),
-				Metrics:   m,
-				Stdout:    aio.stdout,
-				UserAgent: "logship/" + versionString(),
-				InFlight:  spec.InFlight,
-				Batch:     spec.Batch,
-			})
-			if err != nil {
-				return nil, fmt.Errorf("sinks[%d] (%s): %w", i, sc.Name, err)
-			}
-			specs = append(specs, spec)
-			continue
+		f, ok := sinkTable.Lookup(sc.Type)
+		if !ok {
+			return nil, fmt.Errorf("sinks[%d] (%s): sink type %q is not available in this build", i, sc.Name, sc.Type)
 		}
-		spec.Sink, err = buildNetworkSink(sc, &spec, log)
+		if f.OneAtATime {
+			spec.InFlight = 1
+		}
+		var err error
+		spec.Sink, err = f.New(sc.Settings, sinks.Settings{
+			Name:      sc.Name,
+			Logger:    log.With(zap.String("sink", sc.Name)),
+			Metrics:   m,
+			Stdout:    aio.stdout,
+			UserAgent: "logship/" + versionString(),
+			InFlight:  spec.InFlight,
+			Batch:     spec.Batch,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("sinks[%d] (%s): %w", i, sc.Name, err)
 		}

@@ -11,8 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
-
-	"github.com/logship/logship/config"
 )
 
 // TestCompression produces with each codec and checks, with franz-go, that
@@ -64,7 +62,7 @@ func TestSASL(t *testing.T) {
 		t.Run(tt.mechanism, func(t *testing.T) {
 			c := startCluster(t, kfake.EnableSASL(), kfake.Superuser(tt.mechanism, user, pass), kfake.SeedTopics(1, topic))
 			cfg := sinkConfig(c, topic)
-			cfg.SASL = config.KafkaSASL{Mechanism: tt.mechanism, Username: user, Password: pass}
+			cfg.SASL = SASLConfig{Mechanism: tt.mechanism, Username: user, Password: pass}
 			s := newSink(t, cfg)
 			b := makeBatches(100, 3, 100)[0]
 			if err := s.Write(t.Context(), b); err != nil {

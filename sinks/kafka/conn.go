@@ -19,8 +19,6 @@ import (
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 	"go.uber.org/zap"
-
-	"github.com/logship/logship/config"
 )
 
 // batchFraming is what a request's record batch adds to its records (61
@@ -84,7 +82,7 @@ func (s *loginSession) Next(ctx context.Context, challenge []byte) (bool, []byte
 
 // newConn builds the transport and writers for cfg, reading the TLS files.
 // fixedTopic restricts the cached metadata to cfg.Topic.
-func newConn(cfg config.KafkaSink, tune tuning, batch int, fixedTopic bool, log *zap.Logger) (*conn, error) {
+func newConn(cfg Config, tune tuning, batch int, fixedTopic bool, log *zap.Logger) (*conn, error) {
 	tlsConfig, err := tlsConfig(cfg.TLS)
 	if err != nil {
 		return nil, err
@@ -197,7 +195,7 @@ func unknownTopic(topic string, autoCreate bool) error {
 }
 
 // tlsConfig returns the TLS configuration of t, or nil when TLS is off.
-func tlsConfig(t config.KafkaTLS) (*tls.Config, error) {
+func tlsConfig(t TLSConfig) (*tls.Config, error) {
 	if !t.On() {
 		return nil, nil
 	}
@@ -228,7 +226,7 @@ func tlsConfig(t config.KafkaTLS) (*tls.Config, error) {
 }
 
 // saslMechanism returns the SASL mechanism of a, or nil without one.
-func saslMechanism(a config.KafkaSASL) (sasl.Mechanism, error) {
+func saslMechanism(a SASLConfig) (sasl.Mechanism, error) {
 	switch strings.ToUpper(a.Mechanism) {
 	case "":
 		return nil, nil

@@ -14,7 +14,6 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -88,7 +87,7 @@ func (r *result) err(s *Sink) error {
 // describe wraps err, from kafka-go, with what it means for an operator.
 // inLogin says that a SASL login was cut short (a broker that refuses a
 // login may just close the connection). It never includes a secret.
-func describe(err error, cfg config.KafkaSink, inLogin bool) error {
+func describe(err error, cfg Config, inLogin bool) error {
 	var (
 		ke       kafkago.Error
 		x509Unk  x509.UnknownAuthorityError

@@ -28,25 +28,16 @@ func startCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
 }
 
 // sinkConfig is a config as validation leaves it (defaults set).
-func sinkConfig(c *kfake.Cluster, topic string) config.KafkaSink {
-	on := true
-	return config.KafkaSink{
-		Brokers:         c.ListenAddrs(),
-		Topic:           topic,
-		Key:             config.KafkaKeyApplicationID,
-		Headers:         &on,
-		Compression:     "none",
-		Acks:            "all",
-		MaxMessageBytes: 1000000,
-		Timestamp:       "event",
-		Timeout:         5 * time.Second,
-		ClientID:        "logship-test",
-	}
+func sinkConfig(c *kfake.Cluster, topic string) Config {
+	cfg := NewDefaultConfig()
+	cfg.Brokers, cfg.Topic = c.ListenAddrs(), topic
+	cfg.Timeout, cfg.ClientID = 5*time.Second, "logship-test"
+	return *cfg
 }
 
 // newSink returns a started sink with short internal backoffs, closed at
 // the end of the test.
-func newSink(t testing.TB, cfg config.KafkaSink) *Sink {
+func newSink(t testing.TB, cfg Config) *Sink {
 	t.Helper()
 	s := newSinkUnstarted(t, cfg)
 	if err := s.Start(t.Context()); err != nil {
@@ -55,9 +46,9 @@ func newSink(t testing.TB, cfg config.KafkaSink) *Sink {
 	return s
 }
 
-func newSinkUnstarted(t testing.TB, cfg config.KafkaSink) *Sink {
+func newSinkUnstarted(t testing.TB, cfg Config) *Sink {
 	t.Helper()
-	s, err := New(cfg, Options{Name: "kafka-test", Batch: config.Batch{MaxEvents: 1000}})
+	s, err := New(&cfg, Options{Name: "kafka-test", Batch: config.Batch{MaxEvents: 1000}})
 	if err != nil {
 		t.Fatal(err)
 	}

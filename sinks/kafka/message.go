@@ -9,7 +9,6 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -157,13 +156,13 @@ func (sc *scratch) header(key, value string) {
 func (s *Sink) keyFor(sc *scratch, e *event.Event) []byte {
 	var k string
 	switch s.cfg.Key {
-	case config.KafkaKeyNone:
+	case KeyNone:
 		return nil
-	case config.KafkaKeySource:
+	case KeySource:
 		k = e.Source
-	case config.KafkaKeyID:
+	case KeyID:
 		k = e.ID
-	case "", config.KafkaKeyApplicationID:
+	case "", KeyApplicationID:
 		k = e.AppID
 	default:
 		buf, ok := s.keyTmpl.render(sc.buf[:0], sc.fields.Values)
@@ -223,13 +222,13 @@ func (s *Sink) resolve(ctx context.Context, c *conn, topic string) (string, erro
 	}
 }
 
-// validTopic is config.CheckKafkaTopic for bytes, without allocating.
+// validTopic is CheckTopic for bytes, without allocating.
 func validTopic(t []byte) bool {
 	if len(t) == 0 || len(t) > 249 || string(t) == "." || string(t) == ".." {
 		return false
 	}
 	for _, c := range t {
-		if !config.IsKafkaTopicChar(c) {
+		if !IsTopicChar(c) {
 			return false
 		}
 	}
@@ -266,7 +265,7 @@ func (s *Sink) sortErrors(ctx context.Context, c *conn, sc *scratch, we kafkago.
 func (s *Sink) isolate(ctx context.Context, c *conn, sc *scratch, large []int, res *result) {
 	topic := sc.msgs[large[0]].Topic
 	s.warnOnce("\x00too-large:"+topic, "kafka refused a batch as too large: set max_message_bytes to the topic's max.message.bytes; until then, refused batches are resent one message at a time",
-		zap.Int("max_message_bytes", s.cfg.MaxMessageBytes))
+		zap.Int("max_message_bytes", s.cfg.MaxMessageBytes.Int()))
 	msgs := make([]kafkago.Message, len(large))
 	for j, k := range large {
 		msgs[j] = sc.msgs[k]

@@ -38,7 +38,7 @@ func TestTopicTemplate(t *testing.T) {
 	core, logs := observer.New(zap.WarnLevel)
 	cfg := sinkConfig(c, "logs")
 	cfg.TopicTemplate = "logs-{applicationId}"
-	s, err := New(cfg, Options{Logger: zap.New(core)})
+	s, err := New(&cfg, Options{Logger: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestMessageShape(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := startCluster(t, kfake.SeedTopics(1, "logs"))
 			cfg := sinkConfig(c, "logs")
-			cfg.Key, cfg.Headers, cfg.Timestamp = tt.key, &tt.headers, tt.timestamp
+			cfg.Key, cfg.Headers, cfg.Timestamp = tt.key, tt.headers, tt.timestamp
 			s := newSink(t, cfg)
 			b := &event.Batch{}
 			b.Add(e)
@@ -165,7 +165,7 @@ func TestOversized(t *testing.T) {
 	cfg := sinkConfig(c, "logs")
 	cfg.MaxMessageBytes = limit
 	core, logs := observer.New(zap.WarnLevel)
-	s, err := New(cfg, Options{Logger: zap.New(core)})
+	s, err := New(&cfg, Options{Logger: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,8 @@ func TestOversized(t *testing.T) {
 func TestBrokerLimitLower(t *testing.T) {
 	c := startCluster(t, kfake.SeedTopics(1, "logs"), kfake.BrokerConfigs(map[string]string{"message.max.bytes": "20000"}))
 	core, logs := observer.New(zap.WarnLevel)
-	s, err := New(sinkConfig(c, "logs"), Options{Logger: zap.New(core)})
+	cfg := sinkConfig(c, "logs")
+	s, err := New(&cfg, Options{Logger: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
 	}

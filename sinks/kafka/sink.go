@@ -74,7 +74,7 @@ func defaultTuning() tuning {
 // concurrent Writes (in_flight > 1) may interleave their messages in a
 // partition.
 type Sink struct {
-	cfg   config.KafkaSink
+	cfg   Config
 	name  string
 	log   *zap.Logger
 	tune  tuning
@@ -94,23 +94,19 @@ type Sink struct {
 	warned  map[string]bool
 }
 
-// New returns a sink for cfg, normally validated by package config with
-// its defaults set (New fills the few it needs when they are zero). It does
-// no I/O: connections open in Start or on the first Write.
-func New(cfg config.KafkaSink, opts Options) (*Sink, error) {
-	if len(cfg.Brokers) == 0 {
-		return nil, errors.New("kafka sink: no brokers")
-	}
-	if msg := config.CheckKafkaTopic(cfg.Topic); msg != "" {
-		return nil, fmt.Errorf("kafka sink: topic %q: %s", cfg.Topic, msg)
+// New returns a sink for cfg (see Config.Validate). It does no I/O:
+// connections open in Start or on the first Write.
+func New(cfg *Config, opts Options) (*Sink, error) {
+	if ps := cfg.Validate(); len(ps) > 0 {
+		return nil, fmt.Errorf("kafka sink: %w", ps)
 	}
 	s := &Sink{
-		cfg:       cfg,
+		cfg:       *cfg,
 		name:      opts.Name,
 		log:       opts.Logger,
 		tune:      defaultTuning(),
 		batch:     opts.Batch.MaxEvents,
-		headers:   cfg.Headers == nil || *cfg.Headers,
+		headers:   cfg.Headers,
 		eventTime: cfg.Timestamp != "now",
 		warned:    make(map[string]bool),
 	}
@@ -123,19 +119,10 @@ func New(cfg config.KafkaSink, opts Options) (*Sink, error) {
 	if s.batch <= 0 {
 		s.batch = defaultBatchEvents
 	}
-	if s.cfg.MaxMessageBytes == 0 {
-		s.cfg.MaxMessageBytes = 1000000
-	}
 	if s.cfg.MaxMessageBytes <= 2*batchFraming {
 		return nil, fmt.Errorf("kafka sink: max_message_bytes %d is too small", s.cfg.MaxMessageBytes)
 	}
-	if s.cfg.Timeout <= 0 {
-		s.cfg.Timeout = 10 * time.Second
-	}
-	if s.cfg.ClientID == "" {
-		s.cfg.ClientID = "logship"
-	}
-	s.maxRecord = s.cfg.MaxMessageBytes - batchFraming
+	s.maxRecord = s.cfg.MaxMessageBytes.Int() - batchFraming
 	if err := s.compileTemplates(); err != nil {
 		return nil, fmt.Errorf("kafka sink: %w", err)
 	}
@@ -161,7 +148,7 @@ func (s *Sink) compileTemplates() error {
 		}
 	}
 	switch s.cfg.Key {
-	case "", config.KafkaKeyApplicationID, config.KafkaKeySource, config.KafkaKeyID, config.KafkaKeyNone:
+	case "", KeyApplicationID, KeySource, KeyID, KeyNone:
 	default:
 		if s.keyTmpl, err = compileTemplate(s.cfg.Key, &s.fields); err != nil {
 			return fmt.Errorf("key: %w", err)

@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 )
 
@@ -74,7 +73,7 @@ func TestStartUnreachable(t *testing.T) {
 	cfg.Brokers = []string{"127.0.0.1:1"}
 	cfg.Timeout = time.Second
 	core, logs := observer.New(zap.InfoLevel)
-	s, err := New(cfg, Options{Logger: zap.New(core)})
+	s, err := New(&cfg, Options{Logger: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,27 +146,28 @@ func TestAbandonedWrite(t *testing.T) {
 
 // TestNewRefuses: New checks what it can without I/O.
 func TestNewRefuses(t *testing.T) {
-	ok := config.KafkaSink{Brokers: []string{"127.0.0.1:9092"}, Topic: "logs"}
+	ok := *NewDefaultConfig()
+	ok.Brokers, ok.Topic = []string{"127.0.0.1:9092"}, "logs"
 	tests := []struct {
 		name string
-		edit func(*config.KafkaSink)
+		edit func(*Config)
 	}{
-		{"no brokers", func(c *config.KafkaSink) { c.Brokers = nil }},
-		{"bad topic", func(c *config.KafkaSink) { c.Topic = "a b" }},
-		{"bad template", func(c *config.KafkaSink) { c.TopicTemplate = "logs-{" }},
-		{"bad key template", func(c *config.KafkaSink) { c.Key = "{}" }},
-		{"bad compression", func(c *config.KafkaSink) { c.Compression = "brotli" }},
-		{"bad acks", func(c *config.KafkaSink) { c.Acks = "2" }},
-		{"bad mechanism", func(c *config.KafkaSink) { c.SASL.Mechanism = "GSSAPI" }},
-		{"tiny max_message_bytes", func(c *config.KafkaSink) { c.MaxMessageBytes = 100 }},
+		{"no brokers", func(c *Config) { c.Brokers = nil }},
+		{"bad topic", func(c *Config) { c.Topic = "a b" }},
+		{"bad template", func(c *Config) { c.TopicTemplate = "logs-{" }},
+		{"bad key template", func(c *Config) { c.Key = "{}" }},
+		{"bad compression", func(c *Config) { c.Compression = "brotli" }},
+		{"bad acks", func(c *Config) { c.Acks = "2" }},
+		{"bad mechanism", func(c *Config) { c.SASL.Mechanism = "GSSAPI" }},
+		{"tiny max_message_bytes", func(c *Config) { c.MaxMessageBytes = 100 }},
 	}
-	if _, err := New(ok, Options{}); err != nil {
+	if _, err := New(&ok, Options{}); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
 	for _, tt := range tests {
 		cfg := ok
 		tt.edit(&cfg)
-		if _, err := New(cfg, Options{}); err == nil {
+		if _, err := New(&cfg, Options{}); err == nil {
 			t.Errorf("%s: no error", tt.name)
 		}
 	}
