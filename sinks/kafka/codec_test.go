@@ -93,7 +93,7 @@ func TestAcks(t *testing.T) {
 	for _, tt := range []struct {
 		acks string
 		want int16
-	}{{"", -1}, {"all", -1}, {"leader", 1}, {"none", 0}} {
+	}{{"all", -1}, {"leader", 1}, {"none", 0}} {
 		acks := tt.acks
 		t.Run("acks="+acks, func(t *testing.T) {
 			c := startCluster(t, kfake.SeedTopics(2, "logs"))
