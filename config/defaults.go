@@ -47,6 +47,23 @@ func Default() *Config {
 	}
 }
 
+// NewSource returns a source of an application holding the defaults a
+// `sources[]` entry starts from, for configurations built in Go.
+func NewSource(ownerID, applicationID string) Source {
+	s := Source{OwnerID: ownerID, ApplicationID: applicationID}
+	s.prefill()
+	return s
+}
+
+// NewSink returns a sink of type typ with its own settings (made by the
+// type's NewDefaultConfig) and the common defaults a `sinks[]` entry
+// starts from, for configurations built in Go.
+func NewSink(typ string, settings SinkConfig) Sink {
+	s := Sink{Type: typ, Settings: settings}
+	s.prefill()
+	return s
+}
+
 // prefill sets a new source's defaults, before the file's keys.
 func (s *Source) prefill() {
 	s.ThrottleElements = 2000

@@ -117,3 +117,23 @@ func TestEmptyFile(t *testing.T) {
 		}, true)
 	}
 }
+
+// TestBuildInGo checks a configuration built without YAML: it gets the
+// defaults a file would, and the same checks.
+func TestBuildInGo(t *testing.T) {
+	c := Default()
+	c.StateDir = "/state"
+	c.Sources = []Source{NewSource("orga_1", "app_1")}
+	c.Sinks = []Sink{NewSink("stdout", &testStdout{Format: "text"}), NewSink("file", &testFile{Path: "/a"})}
+	if err := c.Complete(envOf(), testSinks); err != nil {
+		t.Fatal(err)
+	}
+	fromFile := mustParse(t, base+"  - type: file\n    path: /a\n", nil)
+	if c.Sources[0].Name != "app_1" || c.Sources[0].Lookback != fromFile.Sources[0].Lookback ||
+		c.Sinks[1].Name != "file" || c.Sinks[1].Retry != DefaultRetry || c.Sinks[1].Batch != fromFile.Sinks[1].Batch ||
+		c.Sinks[0].InFlight != 1 || c.DeadLetter.Path != fromFile.DeadLetter.Path {
+		t.Errorf("built %+v\nparsed %+v", c, fromFile)
+	}
+	c.Sinks = append(c.Sinks, NewSink("s3", &testStdout{Format: "json"}))
+	checkProblems(t, problems(t, c.Complete(envOf(), testSinks)), []string{"sinks[2].type: must be one of stdout, file, http, kafka"}, true)
+}

@@ -76,8 +76,28 @@ func Parse(data []byte, env func(string) (string, bool), sinks []SinkFactory) (*
 	if !d.decodeDocument(root, c) {
 		return nil, d.probs
 	}
-	ps := d.probs
+	if err := c.complete(env, d.probs); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
+// Complete finishes a configuration built in Go (from Default, NewSource
+// and NewSink) as Parse finishes a file: it applies the defaults that
+// depend on other keys (names, batch and buffer inheritance, push-down,
+// each sink's Resolve), resolves credentials from env (nil: the process
+// environment) and validates. It returns nil or a Problems. sinks are the
+// sink types, to name them in problems.
+func (c *Config) Complete(env func(string) (string, bool), sinks []SinkFactory) error {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	c.sinkFactories = sinks
+	return c.complete(env, nil)
+}
+
+// complete is Complete after decoding, with the decoding's problems.
+func (c *Config) complete(env func(string) (string, bool), ps Problems) error {
 	c.resolve()
 	if err := ResolveCredentials(&c.API, env); err != nil {
 		var cps Problems
@@ -90,9 +110,9 @@ func Parse(data []byte, env func(string) (string, bool), sinks []SinkFactory) (*
 	ps = append(ps, c.validate().without(ps)...)
 	if len(ps) > 0 {
 		ps.scrub(secretValues(c))
-		return nil, ps
+		return ps
 	}
-	return c, nil
+	return nil
 }
 
 // parseYAML parses one YAML document into a node tree (a zero node for an

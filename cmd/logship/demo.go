@@ -8,11 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/logship/logship/config"
 	"github.com/logship/logship/emulator"
+	stdoutsink "github.com/logship/logship/sinks/stdout"
 )
 
 // demoToken is the emulator's bearer token in the demo: not a secret.
@@ -66,17 +66,20 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	}
 	defer os.RemoveAll(state)
 
-	var y strings.Builder
-	fmt.Fprintf(&y, "api:\n  url: %s\n  token: %s\nstate_dir: %s\nsources:\n", api, demoToken, state)
+	// The configuration, built in Go as a file would give it.
+	cfg := config.Default()
+	cfg.API.URL, cfg.API.Token, cfg.StateDir = api, config.Secret(demoToken), state
 	for _, a := range emu.Apps() {
-		fmt.Fprintf(&y, "  - name: %s\n    owner_id: %s\n    application_id: %s\n    since: %s\n",
-			a.Name, a.OwnerID, a.ID, a.Start.Add(-time.Second).UTC().Format(time.RFC3339Nano))
+		src := config.NewSource(a.OwnerID, a.ID)
+		src.Name, src.Since = a.Name, a.Start.Add(-time.Second).UTC().Format(time.RFC3339Nano)
+		cfg.Sources = append(cfg.Sources, src)
 	}
-	fmt.Fprintf(&y, "pipeline:\n  batch:\n    max_wait: 100ms\nsinks:\n  - type: stdout\n    format: %s\nlog:\n  format: console\n", *format)
-	cfg, err := config.Parse([]byte(y.String()), func(string) (string, bool) { return "", false }, sinkTable.Config())
-	if err == nil {
-		err = cfg.Validate()
-	}
+	cfg.Pipeline.Batch.MaxWait = 100 * time.Millisecond
+	out := stdoutsink.NewDefaultConfig()
+	out.Format = *format
+	cfg.Sinks = []config.Sink{config.NewSink("stdout", out)}
+	cfg.Log.Format = "console"
+	err = cfg.Complete(func(string) (string, bool) { return "", false }, sinkTable.Config())
 	if err != nil {
 		fmt.Fprintln(stderr, "logship demo: bad built-in config:", err)
 		return exitFail
