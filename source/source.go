@@ -111,7 +111,8 @@ func (e *FatalError) Error() string {
 	return msg
 }
 
-// New returns a source for cfg; it does no I/O. api is the API base URL.
+// New returns a source for cfg, as package config leaves it (defaults set:
+// New sets none of its own); it does no I/O. api is the API base URL.
 func New(api string, cfg config.Source, opts Options) *Source {
 	if opts.Client == nil {
 		opts.Client = defaultClient()
@@ -133,18 +134,6 @@ func New(api string, cfg config.Source, opts Options) *Source {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if cfg.Lookback <= 0 {
-		cfg.Lookback = 10 * time.Second
-	}
-	if cfg.HeartbeatTimeout <= 0 {
-		cfg.HeartbeatTimeout = 6 * time.Second
-	}
-	if cfg.MaxEventBytes <= 0 {
-		cfg.MaxEventBytes = 1 << 20
-	}
-	if cfg.Name == "" {
-		cfg.Name = cfg.ApplicationID
 	}
 	s := &Source{
 		api:  strings.TrimRight(api, "/"),

@@ -66,13 +66,12 @@ func serveEmulator(t *testing.T, opts emulator.Options) (*emulator.Emulator, str
 // sourceConfig is a source of app reading its backlog from the start,
 // fast, with short timeouts.
 func sourceConfig(app emulator.App) config.Source {
-	return config.Source{
-		OwnerID: app.OwnerID, ApplicationID: app.ID,
-		SinceTime:        app.Start.Add(-time.Minute),
-		UntilTime:        app.Start.Add(time.Hour),
-		ThrottleElements: 5000, ThrottlePerMs: 10,
-		Lookback: 3 * time.Second, HeartbeatTimeout: 3 * time.Second,
-	}
+	s := config.NewSource(app.OwnerID, app.ID)
+	s.Name = app.ID
+	s.SinceTime, s.UntilTime = app.Start.Add(-time.Minute), app.Start.Add(time.Hour)
+	s.ThrottleElements, s.ThrottlePerMs = 5000, 10
+	s.Lookback, s.HeartbeatTimeout = 3*time.Second, 3*time.Second
+	return s
 }
 
 // runSource runs a source of cfg against api until it completes (or the
@@ -140,7 +139,7 @@ func TestSafeURL(t *testing.T) {
 // error either.
 func TestConnectErrorHidesUserInfo(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	cfg := config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: time.Now(), Lookback: time.Second, HeartbeatTimeout: time.Second}
+	cfg := withDefaults(config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: time.Now(), Lookback: time.Second, HeartbeatTimeout: time.Second})
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
 	// Port 1 on loopback refuses the connection.
@@ -246,7 +245,7 @@ func TestSubMillisecondDates(t *testing.T) {
 		{"c", t0.Add(time.Second + 700*time.Microsecond)},
 	}
 	api, conns := scriptServer(t, lines, 2)
-	cfg := config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: t0, Lookback: time.Second, HeartbeatTimeout: 3 * time.Second}
+	cfg := withDefaults(config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: t0, Lookback: time.Second, HeartbeatTimeout: 3 * time.Second})
 	got := runSource(t, api, cfg, Options{}).ids()
 	if want := []string{"a", "b", "c"}; !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
@@ -321,7 +320,7 @@ func TestLimitServerCountsMalformed(t *testing.T) {
 		fmt.Fprint(w, "event: END_OF_STREAM\ndata: {\"endedBy\":\"LIMIT_REACHED\"}\n\n")
 	}))
 	t.Cleanup(srv.Close)
-	cfg := config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: t0, Limit: 5, Lookback: time.Second, HeartbeatTimeout: 3 * time.Second}
+	cfg := withDefaults(config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: t0, Limit: 5, Lookback: time.Second, HeartbeatTimeout: 3 * time.Second})
 	got := runSource(t, srv.URL, cfg, Options{}).ids()
 	if want := []string{"l0", "l1", "l2", "l3", "l4"}; !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
@@ -329,4 +328,20 @@ func TestLimitServerCountsMalformed(t *testing.T) {
 	if conns.Load() != 2 {
 		t.Fatalf("%d connections, want 2", conns.Load())
 	}
+}
+
+// withDefaults returns s with the defaults package config gives the keys
+// it leaves zero (New sets none of its own).
+func withDefaults(s config.Source) config.Source {
+	d := config.NewSource(s.OwnerID, s.ApplicationID)
+	if s.Name == "" {
+		s.Name = s.ApplicationID
+	}
+	if s.ThrottleElements == 0 {
+		s.ThrottleElements, s.ThrottlePerMs = d.ThrottleElements, d.ThrottlePerMs
+	}
+	if s.MaxEventBytes == 0 {
+		s.MaxEventBytes = d.MaxEventBytes
+	}
+	return s
 }
