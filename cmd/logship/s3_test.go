@@ -2,14 +2,19 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -128,4 +133,123 @@ func TestS3EndToEnd(t *testing.T) {
 		t.Error("no upload was refused: the test proves nothing")
 	}
 	t.Logf("%d objects, %d uploads, %d answered SlowDown", objects, puts, slowDowns)
+}
+
+// TestS3SIGKILL archives two paced applications through logship as a
+// process, killed with SIGKILL four times, each time after it uploaded
+// objects of its own, then run to the end: reading every object back,
+// each id of each application is archived exactly once (the sink skips,
+// at an application's first write, what its newest objects already hold).
+func TestS3SIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test")
+	}
+	backend := s3mem.New()
+	if err := backend.CreateBucket("archive"); err != nil {
+		t.Fatal(err)
+	}
+	h := gofakes3.New(backend).Server()
+	var puts atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		if r.Method == http.MethodPut {
+			puts.Add(1)
+		}
+	}))
+	t.Cleanup(srv.Close)
+
+	emu, api := startEmulator(t, emulator.Options{Apps: pacedApps(), Token: "test-token", Seed: 29})
+	apps := emu.Apps()
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir, pacedYAML(api, filepath.Join(dir, "state"), apps, fmt.Sprintf(`sinks:
+  - type: s3
+    endpoint: %s
+    region: us-east-1
+    bucket: archive
+    path_style: true
+    access_key_id: test-key
+    secret_access_key: test-secret
+    batch: {max_events: 500, max_wait: 100ms}
+`, srv.URL)))
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	for kill := range 4 {
+		cmd := logshipCmd(ctx, "run", "--config", cfgPath)
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		before := puts.Load()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		for puts.Load() == before {
+			select {
+			case err := <-done:
+				t.Fatalf("run %d ended before the kill (%v): %s", kill, err, stderr.String())
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run %d ended before the kill (%v): %s", kill, err, stderr.String())
+		case <-time.After(time.Duration(rand.IntN(300)) * time.Millisecond):
+		}
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+	}
+	if out, err := logshipCmd(ctx, "run", "--config", cfgPath).CombinedOutput(); err != nil {
+		t.Fatalf("final run: %v: %s", err, out)
+	}
+
+	cl, err := minio.New(strings.TrimPrefix(srv.URL, "http://"), &minio.Options{
+		Creds: credentials.NewStaticV4("k", "s", ""), Region: "us-east-1", BucketLookup: minio.BucketLookupPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]int{}
+	for o := range cl.ListObjects(ctx, "archive", minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		obj, err := cl.GetObject(ctx, "archive", o.Key, minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(obj)
+		if err != nil {
+			t.Fatalf("%s: %v", o.Key, err)
+		}
+		sc := bufio.NewScanner(zr)
+		for sc.Scan() {
+			app := jsonField(sc.Bytes(), "applicationId")
+			if got[app] == nil {
+				got[app] = map[string]int{}
+			}
+			got[app][jsonField(sc.Bytes(), "id")]++
+		}
+		if err := sc.Err(); err != nil {
+			t.Fatalf("%s: %v", o.Key, err)
+		}
+		obj.Close()
+	}
+	for _, a := range apps {
+		want := emu.Lines(a.ID)
+		missing, doubled := 0, 0
+		for _, l := range want {
+			switch n := got[a.ID][l.ID]; {
+			case n == 0:
+				missing++
+			case n > 1:
+				doubled += n - 1
+			}
+		}
+		if missing > 0 || doubled > 0 || len(got[a.ID]) != len(want) {
+			t.Errorf("app %s: %d of %d ids missing, %d archived again (%d distinct)", a.ID, missing, len(want), doubled, len(got[a.ID]))
+		}
+	}
+	t.Logf("4 kills, %d uploads", puts.Load())
 }
