@@ -56,6 +56,22 @@ func (st *simState) finalChecks() {
 	}
 }
 
+// crashLike reports whether a run that ended so may leave sink lines it
+// gets again at the next start: a crash or a SIGKILL; a drain past
+// shutdown_timeout for the sink that could not drain, which is the stuck
+// HTTP sink of a drop_stuck seed (its healthy neighbours must neither
+// freeze nor get a replay), or any sink when nothing was stuck (a machine
+// too loaded to drain in time is no bug of logship).
+func (st *simState) crashLike(end, sink string) bool {
+	switch end {
+	case stopCrash.String(), stopKill.String():
+		return true
+	case "timeout":
+		return st.s.http == nil || st.s.http.stuckFor == 0 || sink == "http"
+	}
+	return false
+}
+
 // sinkNames are the seed's sinks.
 func (st *simState) sinkNames() []string {
 	names := []string{"file"}
@@ -180,7 +196,7 @@ func (st *simState) checkRuns(sink string, i int, segs [][]int, ordered, dedupes
 			}
 		}
 		held = max(held, e)
-		if end := st.runs[r].end; end == stopCrash.String() || end == stopKill.String() || end == "timeout" {
+		if st.crashLike(st.runs[r].end, sink) {
 			for j := at(st.runs[r].next[i], sink) + 1; j < held; j++ {
 				allow[j]++
 			}

@@ -151,6 +151,8 @@ type simReceiver struct {
 	faults int
 	active atomic.Int64 // requests being served
 	trace  []string     // one line per request, kept with a failing seed
+	// stuckUntil ends the stuck period (httpPlan.stuckFor).
+	stuckUntil time.Time
 }
 
 type rcvLine struct {
@@ -188,8 +190,16 @@ func (r *simReceiver) serve(w http.ResponseWriter, req *http.Request) {
 		time.Sleep(r.plan.delay)
 	}
 	f := r.plan.faults[n]
-	if n >= r.plan.stuckFrom && n < r.plan.stuckTo {
-		f = rcvFault{status: http.StatusServiceUnavailable}
+	if r.plan.stuckFor > 0 && n >= r.plan.stuckFrom {
+		r.mu.Lock()
+		if n == r.plan.stuckFrom {
+			r.stuckUntil = time.Now().Add(r.plan.stuckFor)
+		}
+		stuck := time.Now().Before(r.stuckUntil)
+		r.mu.Unlock()
+		if stuck {
+			f = rcvFault{status: http.StatusServiceUnavailable}
+		}
 	}
 	if f.status != 0 {
 		r.mu.Lock()

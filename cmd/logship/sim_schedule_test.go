@@ -96,8 +96,8 @@ type httpPlan struct {
 	bufferBytes int // 0: the default
 	delay       time.Duration
 	faults      map[int]rcvFault // by request number, from 1
-	stuckFrom   int              // requests stuckFrom..stuckTo-1 answer 503
-	stuckTo     int
+	stuckFrom   int              // from request stuckFrom on, for stuckFor, every request answers 503
+	stuckFor    time.Duration
 }
 
 // rcvFault is what the receiver does with one request.
@@ -267,7 +267,7 @@ func drawSchedule(seed int64, on classSet) *schedule {
 			h.delay = time.Duration(5+dr.IntN(30)) * time.Millisecond
 			if sr := classRand(seed, "drop_stuck"); on[fcDropStuck] && sr.IntN(2) == 0 {
 				h.stuckFrom = 1 + sr.IntN(10)
-				h.stuckTo = h.stuckFrom + 15 + sr.IntN(40)
+				h.stuckFor = time.Duration(1500+sr.IntN(3000)) * time.Millisecond
 				s.shutdown = time.Duration(200+sr.IntN(1500)) * time.Millisecond
 			}
 		}
@@ -281,7 +281,7 @@ func drawSchedule(seed int64, on classSet) *schedule {
 		if s.http != nil && s.http.dropNewest {
 			// The drop count of a killed process is unknown: drop modes run
 			// in process only (see simulate).
-			s.http.dropNewest, s.http.bufferBytes, s.http.stuckFrom, s.http.stuckTo = false, 0, 0, 0
+			s.http.dropNewest, s.http.bufferBytes, s.http.stuckFrom, s.http.stuckFor = false, 0, 0, 0
 			s.shutdown = 30 * time.Second
 		}
 	}
@@ -336,8 +336,8 @@ func (s *schedule) String() string {
 		if h.dropNewest {
 			fmt.Fprintf(&b, ", drop_newest in %d bytes", h.bufferBytes)
 		}
-		if h.stuckTo > 0 {
-			fmt.Fprintf(&b, ", stuck for requests %d..%d", h.stuckFrom, h.stuckTo-1)
+		if h.stuckFor > 0 {
+			fmt.Fprintf(&b, ", stuck from request %d for %v", h.stuckFrom, h.stuckFor)
 		}
 		keys := make([]int, 0, len(h.faults))
 		for k := range h.faults {
