@@ -99,7 +99,7 @@ type simState struct {
 	yamlFor func(run int) string
 	// shutdown, when set, replaces the schedule's shutdown_timeout.
 	shutdown time.Duration
-	bounds  map[string]float64 // sink name -> buffer bound in bytes
+	bounds   map[string]float64 // sink name -> buffer bound in bytes
 	// fileCache and stdoutCache parse the file and this run's stdout once.
 	fileCache, stdoutCache lineCache
 	memMax                 float64 // the process's memory bound (subprocess)
