@@ -368,6 +368,14 @@ func (st *simState) runAll(deadline time.Time) {
 				kind := stops[0].kind
 				stops = stops[1:]
 				rec.end = kind.String()
+				if a.cmd != nil && !limitedAt.IsZero() {
+					// A full disk through the whole drain would fail the
+					// final save, as it should: the stop is not the fault.
+					if err := setFileSizeLimit(a.cmd.Process.Pid, -1); err != nil {
+						res.fail("lift the file size limit: %v", err)
+					}
+					limitedAt = time.Time{}
+				}
 				var snapshot map[string][]byte
 				if kind == stopCrash {
 					snapshot = readCheckpointFiles(st.state)
