@@ -1,16 +1,126 @@
 #!/usr/bin/env bash
 # The performance figures of the README, measured in one run on this
-# machine: logship against the official `clever logs` (same emulator, same
-# backfill), one stream into the file sink, and the sinks' own benchmarks.
-# Compare ratios, not absolute numbers: the machines are shared and noisy.
+# machine, printed as one table:
+#   1. one stream of BENCH_LINES backlog lines from `logship emulator` (its
+#      own process, unpaced), read by `logship run` into a file sink, by the
+#      official `clever logs -F json-stream`, and by curl (bytes only);
+#      CPU is user+sys of that process only (/usr/bin/time), RSS its peak;
+#   2. 500 applications x 20 lines/s into one file sink: CPU % of a core and
+#      RSS of `logship run`, sampled from /proc over BENCH_SECONDS;
+#   3. allocations per line and enrichment's cost (Go benchmarks).
+# Then the older Go benchmarks (BENCH_ALL=1). Compare ratios, not absolute
+# numbers: the machines are shared and noisy; CPU time is what to trust.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/clever-tools.sh
-count="${BENCH_COUNT:-3}"
+lines="${BENCH_LINES:-300000}"
+apps="${BENCH_APPS:-500}"
+secs="${BENCH_SECONDS:-20}"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+go build -o "$work/logship" ./cmd/logship
+ls="$work/logship"
 
-go test -run '^$' -bench 'VersusCleverLogs' -benchtime 1x -count "$count" ./cmd/logship/
-go test -run '^$' -bench 'StreamToFile' -benchtime 1000000x -count "$count" ./cmd/logship/
-go test -run '^$' -bench 'ScanObject' -count "$count" ./event/
-go test -run '^$' -bench 'Enrich' -benchmem -count "$count" ./enrich/   # enrichment's cost per line, cached
-go test -run '^$' -bench . -benchtime 2s ./sinks/httpsink/ ./sinks/kafka/
-go test -run '^$' -bench . -benchmem ./pipeline/
+# emulator N_APPS BACKLOG RATE PORT: starts it, waits for its listing.
+emulator() {
+  "$ls" emulator --listen "127.0.0.1:$4" --apps "$1" --backlog "$2" --rate "$3" \
+    --token bench-token --oauth-token oauth-token --oauth-secret oauth-secret >"$work/emu.$4" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do
+    [ "$(grep -c application_id: "$work/emu.$4" || true)" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  echo "emulator did not start" >&2; cat "$work/emu.$4" >&2; exit 1
+}
+# measure NAME LINES OUTFILE CMD...: one row (lines/s, CPU µs/line, peak RSS).
+measure() {
+  local name="$1" lines="$2" out="$3"; shift 3
+  /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >"$out" 2>"$work/err" || { cat "$work/err" >&2; return 1; }
+  read -r el us sy rss <"$work/time"
+  awk -v n="$name" -v l="$lines" -v el="$el" -v us="$us" -v sy="$sy" -v rss="$rss" 'BEGIN {
+    printf "%-34s %12.0f %14.2f %10.1f\n", n, l/el, (us+sy)*1e6/l, rss/1024 }'
+}
+
+# 1. One stream.
+emulator 1 "$lines" 0 18931
+owner=$(awk '/owner_id:/ {print $2; exit}' "$work/emu.18931")
+app=$(awk '/application_id:/ {print $4; exit}' "$work/emu.18931")
+since="2000-01-01T00:00:00.000Z"
+until=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%S.000Z)
+api=http://127.0.0.1:18931
+cat >"$work/one.yaml" <<YAML
+api: {url: $api, token: bench-token}
+state_dir: $work/state1
+sources:
+  - {owner_id: $owner, application_id: $app, since: $since, until: $until, throttle_elements: 100000, throttle_per_ms: 10}
+sinks:
+  - {type: file, path: $work/one.ndjson}
+log: {level: warn}
+YAML
+echo "== one stream, $lines lines of the emulator's backlog ($(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+printf "%-34s %12s %14s %10s\n" "reader" "lines/s" "CPU µs/line" "RSS MiB"
+measure "raw read (curl > /dev/null)" "$lines" /dev/null curl -s -N -H "Authorization: Bearer bench-token" \
+  "$api/v4/logs/organisations/$owner/applications/$app/logs?since=$since&until=$until&throttleElements=100000&throttlePerInMilliseconds=10"
+measure "logship run -> file sink" "$lines" /dev/null "$ls" run --config "$work/one.yaml"
+got=$(wc -l <"$work/one.ndjson"); [ "$got" -eq "$lines" ] || echo "   (logship wrote $got lines, want $lines)"
+kill "${pids[@]}" 2>/dev/null || true; pids=()
+# clever logs cannot lift the API's default pacing (100 lines per 300 ms):
+# it reads a smaller backlog, paced as the real API paces it.
+if [ -n "${CLEVER_BIN:-}" ]; then
+  clines="${BENCH_CLEVER_LINES:-20000}"
+  emulator 1 "$clines" 0 18933
+  app=$(awk '/application_id:/ {print $4; exit}' "$work/emu.18933")
+  HOME="$work" XDG_CONFIG_HOME="$work" API_HOST=http://127.0.0.1:18933 CLEVER_TOKEN=oauth-token CLEVER_SECRET=oauth-secret \
+    NO_UPDATE_NOTIFIER=1 NO_COLOR=1 measure "clever logs -F json-stream (paced)" "$clines" "$work/clever.out" \
+    "$CLEVER_BIN" logs --app "$app" --since "$since" --until "$until" --format json-stream --no-update-notifier
+  got=$(wc -l <"$work/clever.out"); [ "$got" -eq "$clines" ] || echo "   (clever logs printed $got lines, want $clines)"
+  kill "${pids[@]}" 2>/dev/null || true; pids=()
+else
+  echo "clever logs: not installed (npm missing)"
+fi
+
+# 2. Many applications.
+emulator "$apps" 0 20 18932
+api=http://127.0.0.1:18932
+{
+  echo "api: {url: $api, token: bench-token}"
+  echo "state_dir: $work/state2"
+  echo "sources:"
+  awk '/application_id:/ {printf "  - {owner_id: %s, application_id: %s}\n", $2, $4}' "$work/emu.18932"
+  echo "sinks:"
+  echo "  - {type: file, path: $work/many.ndjson}"
+  echo "log: {level: warn}"
+} >"$work/many.yaml"
+"$ls" run --config "$work/many.yaml" >/dev/null 2>"$work/many.err" &
+agent=$!; pids+=($agent)
+sleep 5 # connect, settle
+hz=$(getconf CLK_TCK)
+t0=$(awk '{print $14+$15}' "/proc/$agent/stat"); s0=$(date +%s.%N); peak=0; l0=$(wc -l <"$work/many.ndjson" 2>/dev/null || echo 0)
+for _ in $(seq "$secs"); do
+  sleep 1
+  r=$(awk '/VmRSS/ {print $2}' "/proc/$agent/status"); [ "$r" -gt "$peak" ] && peak=$r
+done
+t1=$(awk '{print $14+$15}' "/proc/$agent/stat"); s1=$(date +%s.%N); l1=$(wc -l <"$work/many.ndjson")
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")
+echo "== $apps applications x 20 lines/s into one file sink, ${secs}s sampled after 5s"
+awk -v a="$apps" -v t0="$t0" -v t1="$t1" -v s0="$s0" -v s1="$s1" -v hz="$hz" -v peak="$peak" -v hwm="$hwm" -v l0="$l0" -v l1="$l1" 'BEGIN {
+  printf "CPU %.1f %% of one core, RSS %.1f MiB (peak sampled), %.1f MiB (VmHWM), %.0f lines/s delivered\n",
+    100*(t1-t0)/hz/(s1-s0), peak/1024, hwm/1024, (l1-l0)/(s1-s0) }'
+kill "${pids[@]}" 2>/dev/null || true; pids=()
+
+# 3. Go benchmarks: allocations per line (process incl. the in-process
+#    emulator) and enrichment's cost per line.
+echo "== Go benchmarks"
+go test -run '^$' -bench 'StreamToFile/fsync=batch' -benchtime 100000x ./cmd/logship/ | grep -E '^Benchmark'
+go test -run '^$' -bench 'Enrich' -benchmem ./enrich/ | grep -E '^Benchmark'
+
+if [ -n "${BENCH_ALL:-}" ]; then
+  count="${BENCH_COUNT:-3}"
+  go test -run '^$' -bench 'VersusCleverLogs' -benchtime 1x -count "$count" ./cmd/logship/
+  go test -run '^$' -bench 'StreamToFile' -benchtime 1000000x -count "$count" ./cmd/logship/
+  go test -run '^$' -bench 'ScanObject' -count "$count" ./event/
+  go test -run '^$' -bench . -benchtime 2s ./sinks/httpsink/ ./sinks/kafka/
+  go test -run '^$' -bench . -benchmem ./pipeline/
+fi
