@@ -191,13 +191,11 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 	defer s.m.Connected.WithLabelValues(s.cfg.Name).Set(0)
 
 	res := attemptResult{reason: "closed", opened: true}
-	// go-sse's scanner reads 4 KiB at a time: the buffer below turns that
-	// into one read of the connection per bodyBuffer (141,000 read calls
-	// for a million lines became a few thousand). It returns what the
-	// connection has, never waiting to fill, so a quiet stream's lines are
-	// not held back; the watchdog still guards every read of the
-	// connection.
-	body := bufio.NewReaderSize(&watchedReader{r: resp.Body, wd: wd}, bodyBuffer)
+	// go-sse's scanner reads 4 KiB at a time; the transport's read buffer
+	// (readBuffer, see defaultClient) makes that one read of the
+	// connection per 32 KiB. No buffer of our own on top: it would be
+	// held by every stream (500 applications × 256 KiB was 128 MiB).
+	body := &watchedReader{r: resp.Body, wd: wd}
 	frameLimit := max(4*s.cfg.MaxEventBytes.Int(), 16<<20)
 	// go-sse reports the last id seen on the stream, not the frame's own:
 	// a frame whose id did not change the last one carried no id line (or
@@ -377,17 +375,17 @@ func SafeURL(raw string) string {
 	return u.String()
 }
 
-// bodyBuffer is the size of the reads of a stream's body, and of the
-// transport's read buffer below it (the default 4 KiB made a read system
-// call per few lines).
-const bodyBuffer = 256 << 10
+// readBuffer is the transport's read buffer, one per connection: the
+// default 4 KiB made a read system call per few lines, and it is held by
+// every stream, so it stays small.
+const readBuffer = 32 << 10
 
 func defaultClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = 30 * time.Second
 	tr.MaxIdleConnsPerHost = 16
-	tr.ReadBufferSize = 64 << 10
+	tr.ReadBufferSize = readBuffer
 	return &http.Client{Transport: tr}
 }
 
