@@ -209,7 +209,9 @@ func drawSchedule(seed int64, on classSet) *schedule {
 				silent = true
 				c.silence = true
 				c.silenceAt = r.Int64N(30_000)
-				if r.IntN(3) > 0 {
+				// Long silences (the source must reconnect) belong to
+				// silence_edge: they too lose a line now and then today.
+				if long := r.IntN(3) == 0; !long || !on[fcSilenceEdge] {
 					c.silenceFor = time.Duration(50+r.IntN(int(simHeartbeatTimeout/time.Millisecond)/5)) * time.Millisecond
 				} else {
 					c.silenceFor = simHeartbeatTimeout*5/4 + time.Duration(r.IntN(1000))*time.Millisecond
