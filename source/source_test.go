@@ -345,3 +345,42 @@ func withDefaults(s config.Source) config.Source {
 	}
 	return s
 }
+
+// refusingOutput refuses the line at index refuseAt once, as the pipeline
+// refuses a Submit whose context ended before it took the line (the
+// connection's context, cancelled by the watchdog as the read returned).
+type refusingOutput struct {
+	collector
+	refuseAt int
+	calls    int
+}
+
+func (r *refusingOutput) Submit(ctx context.Context, e event.Event) error {
+	r.calls++
+	if r.calls == r.refuseAt {
+		return context.Canceled
+	}
+	return r.collector.Submit(ctx, e)
+}
+
+// TestRefusedSubmitIsReadAgain: a line the Output did not take is not
+// counted as seen: the next connection reads it again and it is delivered
+// once, in order. (Counting it as seen lost it: found by the simulation's
+// silence_edge class, where the watchdog fires as a read returns data.)
+func TestRefusedSubmitIsReadAgain(t *testing.T) {
+	for _, ignore := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ignore_last_event_id=%v", ignore), func(t *testing.T) {
+			start := time.Now().Add(-time.Hour).Truncate(time.Second)
+			emu, api := serveEmulator(t, emulator.Options{Apps: []emulator.App{{Backlog: 500, Start: start}}, IgnoreLastEventID: ignore})
+			app := emu.Apps()[0]
+			out := &refusingOutput{refuseAt: 137}
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
+			err := New(api, sourceConfig(app), Options{Output: out, MinRetry: 10 * time.Millisecond, MaxRetry: 50 * time.Millisecond}).Run(ctx)
+			if err != nil || ctx.Err() != nil {
+				t.Fatalf("run: %v (%v)", err, ctx.Err())
+			}
+			checkOnceInOrder(t, out.ids(), emu.Lines(app.ID))
+		})
+	}
+}

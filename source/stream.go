@@ -282,14 +282,24 @@ func (s *Source) handleLog(ctx context.Context, data, frameID string) (fresh boo
 				zap.String("id", e.ID), zap.Duration("ahead", time.Duration(e.Date-s.opts.Now().UnixNano())), zap.Duration("tolerance", event.MaxAhead), zap.Int("suppressed", n))
 		}
 	}
-	s.win.Add(e.ID, e.Date)
-	s.emitted++
 	e.Source, e.AppID, e.Stream = s.cfg.Name, s.cfg.ApplicationID, s.opts.Stream
 	if len(e.Raw) > s.cfg.MaxEventBytes.Int() {
 		s.malformed(KindTooLarge, strconv.Itoa(len(e.Raw))+" bytes")
-		return true, s.opts.Output.DeadLetter(ctx, e, fmt.Sprintf("event of %d bytes exceeds max_event_bytes %d", len(e.Raw), s.cfg.MaxEventBytes))
+		err = s.opts.Output.DeadLetter(ctx, e, fmt.Sprintf("event of %d bytes exceeds max_event_bytes %d", len(e.Raw), s.cfg.MaxEventBytes))
+	} else {
+		err = s.opts.Output.Submit(ctx, e)
 	}
-	return true, s.opts.Output.Submit(ctx, e)
+	if err != nil {
+		// Not handed over (the connection's context ended, as when the
+		// watchdog fires while a read returns data, or the pipeline is
+		// closing): not seen either, so that the next connection reads
+		// it again. Counting it as seen lost the line (the simulation's
+		// silence_edge class).
+		return false, err
+	}
+	s.win.Add(e.ID, e.Date)
+	s.emitted++
+	return true, nil
 }
 
 // malformed counts a skipped frame and logs it at a bounded rate.
