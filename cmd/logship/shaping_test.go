@@ -223,8 +223,9 @@ func (r *timedReceiver) got() (map[string][]string, []timedBatch) {
 	return ids, slices.Clone(r.batches)
 }
 
-// TestShapingThrottleBlock: in block mode the rate holds within 5 % over
-// 20,000 events, and every event arrives once, in order.
+// TestShapingThrottleBlock: in block mode the rate is never exceeded by more
+// than 5 % over 20,000 events (nor 20 % slower), and every event arrives
+// once, in order.
 func TestShapingThrottleBlock(t *testing.T) {
 	if testing.Short() {
 		t.Skip("5 s at the throttled rate")
@@ -252,8 +253,10 @@ func TestShapingThrottleBlock(t *testing.T) {
 	}
 	got := float64(events) / last.at.Sub(first.at).Seconds()
 	t.Logf("%d events: %d after the first batch in %v: %.0f events/s for a rate of %.0f", n, events, last.at.Sub(first.at), got, rate)
-	if got < rate*0.95 || got > rate*1.05 {
-		t.Fatalf("rate %.0f events/s, want %.0f ± 5%%", got, rate)
+	// Faster than the rate is a throttle bug (5 % at most); slower can also
+	// be a starved machine (CI runs packages side by side on 2 cores): 20 %.
+	if got < rate*0.80 || got > rate*1.05 {
+		t.Fatalf("rate %.0f events/s, want %.0f -20%%/+5%%", got, rate)
 	}
 }
 
