@@ -170,22 +170,7 @@ log:
 	}
 
 	// Both files together: each id once, a prefix of the stream in order.
-	both := filepath.Join(dir, "both.ndjson")
-	a, _ := os.ReadFile(out + ".1")
-	b, _ := os.ReadFile(out)
-	if err := os.WriteFile(both, append(a, b...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got := fileIDs(t, both)[apps[0].ID]
-	want := emu.Lines(apps[0].ID)
-	if len(got) < 200 || len(got) > len(want) {
-		t.Fatalf("got %d lines, stream has %d", len(got), len(want))
-	}
-	for i, id := range got {
-		if id != want[i].ID {
-			t.Fatalf("line %d: %s, want %s", i, id, want[i].ID)
-		}
-	}
+	checkStreamPrefix(t, rotatedFileIDs(t, out)[apps[0].ID], emu.Lines(apps[0].ID), 200)
 }
 
 // waitFor polls cond until it holds or d passes.

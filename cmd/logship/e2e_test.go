@@ -85,6 +85,33 @@ func runInProcess(ctx context.Context, t *testing.T, cfg *config.Config) (int, s
 	return code, stderr.String()
 }
 
+// rotatedFileIDs is fileIDs of a file rotated once: path+".1", then path,
+// read as one.
+func rotatedFileIDs(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	a, _ := os.ReadFile(path + ".1")
+	b, _ := os.ReadFile(path)
+	both := path + ".both"
+	if err := os.WriteFile(both, append(a, b...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return fileIDs(t, both)
+}
+
+// checkStreamPrefix fails unless got holds at least min ids and is the
+// start of want, each once, in stream order.
+func checkStreamPrefix(t *testing.T, got []string, want []emulator.Line, min int) {
+	t.Helper()
+	if len(got) < min || len(got) > len(want) {
+		t.Fatalf("got %d lines, stream has %d", len(got), len(want))
+	}
+	for i, id := range got {
+		if id != want[i].ID {
+			t.Fatalf("line %d: %s, want %s", i, id, want[i].ID)
+		}
+	}
+}
+
 // fileIDs returns the "id" of every line of an NDJSON file, grouped by
 // applicationId, in file order.
 func fileIDs(t *testing.T, path string) map[string][]string {

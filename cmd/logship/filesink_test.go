@@ -126,22 +126,7 @@ metrics:
 		t.Errorf("the log does not say the file is open again: %s", stderr.String())
 	}
 
-	both := filepath.Join(dir, "both.ndjson")
-	a, _ := os.ReadFile(out + ".1")
-	b, _ := os.ReadFile(out)
-	if err := os.WriteFile(both, append(a, b...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got := fileIDs(t, both)[apps[0].ID]
-	want := emu.Lines(apps[0].ID)
-	if len(got) < 100 || len(got) > len(want) {
-		t.Fatalf("got %d lines, stream has %d", len(got), len(want))
-	}
-	for i, id := range got {
-		if id != want[i].ID {
-			t.Fatalf("line %d: %s, want %s", i, id, want[i].ID)
-		}
-	}
+	checkStreamPrefix(t, rotatedFileIDs(t, out)[apps[0].ID], emu.Lines(apps[0].ID), 100)
 }
 
 // killUntilDone runs logship on cfgPath and, once this run has written to
@@ -302,11 +287,5 @@ func TestSIGKILLAfterRotation(t *testing.T) {
 	if rout, err := logshipCmd(ctx, "run", "--config", cfgPath).CombinedOutput(); err != nil {
 		t.Fatalf("restart: %v: %s", err, rout)
 	}
-	a, _ := os.ReadFile(out + ".1")
-	b, _ := os.ReadFile(out)
-	both := filepath.Join(dir, "both.ndjson")
-	if err := os.WriteFile(both, append(a, b...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	checkExactlyOnceInOrder(t, emu, apps, fileIDs(t, both))
+	checkExactlyOnceInOrder(t, emu, apps, rotatedFileIDs(t, out))
 }
