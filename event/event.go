@@ -24,11 +24,11 @@ type Event struct {
 	Source string
 	// AppID is the Clever Cloud application id of that source.
 	AppID string
-	// Stream and Seq identify the event to the ack tracker: Stream is the
+	// SourceIndex and Seq identify the event to the ack tracker: SourceIndex is the
 	// source's index, Seq its position in that source's stream (from 1,
 	// without gaps). Sinks neither read nor change them.
-	Stream int
-	Seq    uint64
+	SourceIndex int
+	Seq         uint64
 }
 
 // Time returns Date as a time.Time in UTC.

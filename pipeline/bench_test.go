@@ -52,7 +52,7 @@ func BenchmarkStage(b *testing.B) {
 	for _, tc := range stageCases {
 		b.Run(tc.name, func(b *testing.B) {
 			opts := tc.opts
-			opts.Streams = []Stream{{Name: "s"}}
+			opts.Sources = []Source{{Name: "s"}}
 			opts.Sinks = []SinkSpec{{Name: "discard", Sink: &memSink{}}}
 			p, err := New(opts)
 			if err != nil {
@@ -89,7 +89,7 @@ func BenchmarkSubmit(b *testing.B) {
 		}
 		b.Run(tc.name, func(b *testing.B) {
 			opts := tc.opts
-			opts.Streams = []Stream{{Name: "s"}}
+			opts.Sources = []Source{{Name: "s"}}
 			opts.Sinks = []SinkSpec{{Name: "discard", Sink: discardSink{}}}
 			opts.DeadLetterPath = b.TempDir() + "/dead.ndjson"
 			p, err := New(opts)

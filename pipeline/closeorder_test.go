@@ -47,7 +47,7 @@ func TestCloseSyncsSinksBeforeSaving(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := pipeline.New(pipeline.Options{
-		Streams:        []pipeline.Stream{{Name: "s", AppID: "app_1"}},
+		Sources:        []pipeline.Source{{Name: "s", AppID: "app_1"}},
 		Sinks:          []pipeline.SinkSpec{{Name: "file", Sink: sink, Batch: config.Batch{MaxWait: 10 * time.Millisecond}}},
 		Store:          store,
 		DeadLetterPath: filepath.Join(dir, "dead.ndjson"),

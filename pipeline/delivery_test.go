@@ -54,7 +54,7 @@ func TestStuckDropNewestSink(t *testing.T) {
 		{Name: "healthy", Sink: healthy, Batch: config.Batch{MaxEvents: 100, MaxWait: 10 * time.Millisecond},
 			Buffer: config.Buffer{MaxBytes: 256 << 10}},
 	}
-	p, err := New(Options{Streams: []Stream{{Name: "s", AppID: "app_1", Lookback: lookback}}, Sinks: specs,
+	p, err := New(Options{Sources: []Source{{Name: "s", AppID: "app_1", Lookback: lookback}}, Sinks: specs,
 		Store: store, CheckpointInterval: 20 * time.Millisecond, Metrics: m, DeadLetterPath: filepath.Join(dir, "dead")})
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestStuckDropNewestSink(t *testing.T) {
 	specs[0].Sink, specs[1].Sink = stuck2, healthy2
 	specs[0].Buffer.MaxBytes = 64 << 20
 	m2 := metrics.New()
-	p2 := startPipeline(t, Options{Streams: []Stream{{Name: "s", AppID: "app_1", Lookback: lookback, Start: start, Sinks: cp.Sinks}},
+	p2 := startPipeline(t, Options{Sources: []Source{{Name: "s", AppID: "app_1", Lookback: lookback, Start: start, Sinks: cp.Sinks}},
 		Sinks: specs, Store: store, Metrics: m2})
 	replay(t, p2, start, lookback, evs)
 	if err := p2.Close(t.Context()); err != nil {

@@ -81,8 +81,8 @@ func testEvent(i, size int) event.Event {
 // end of the test.
 func startPipeline(t *testing.T, opts Options) *Pipeline {
 	t.Helper()
-	if opts.Streams == nil {
-		opts.Streams = []Stream{{Name: "s", AppID: "app_1"}}
+	if opts.Sources == nil {
+		opts.Sources = []Source{{Name: "s", AppID: "app_1"}}
 	}
 	if opts.DeadLetterPath == "" {
 		opts.DeadLetterPath = t.TempDir() + "/dead.ndjson"

@@ -26,8 +26,8 @@ import (
 	"github.com/logship/logship/metrics"
 )
 
-// Stream is one source as the pipeline sees it.
-type Stream struct {
+// Source is one source as the pipeline sees it.
+type Source struct {
 	Name  string
 	AppID string
 	// Start is the position the source resumes from (see
@@ -45,8 +45,8 @@ type Stream struct {
 
 // Options configure a Pipeline.
 type Options struct {
-	// Streams are the sources, indexed by event.Event.Stream.
-	Streams []Stream
+	// Sources are the sources, indexed by event.Event.SourceIndex.
+	Sources []Source
 	Sinks   []SinkSpec
 	// Filter, Throttle and Fields are the shaping stages (zero values:
 	// none), run in this order.
@@ -77,7 +77,7 @@ type Pipeline struct {
 	// skips[stream][sink] is what that sink's own checkpoint covers beyond
 	// the resume position (nil: nothing); guarded by the source's
 	// one-Submit-at-a-time contract.
-	// The outer slice is replaced by AddStream (copy on write).
+	// The outer slice is replaced by AddSource (copy on write).
 	skips    atomic.Pointer[[][]*skipSet]
 	filter   *contentFilter
 	throttle *throttle
@@ -127,10 +127,10 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.CheckpointInterval <= 0 {
 		opts.CheckpointInterval = time.Second
 	}
-	starts := make([][]event.Position, len(opts.Streams))
-	skips := make([][]*skipSet, len(opts.Streams))
-	lookbacks := make([]time.Duration, len(opts.Streams))
-	for i, s := range opts.Streams {
+	starts := make([][]event.Position, len(opts.Sources))
+	skips := make([][]*skipSet, len(opts.Sources))
+	lookbacks := make([]time.Duration, len(opts.Sources))
+	for i, s := range opts.Sources {
 		lookbacks[i] = s.Lookback
 		if lookbacks[i] <= 0 {
 			lookbacks[i] = 10 * time.Second
@@ -165,7 +165,7 @@ func New(opts Options) (*Pipeline, error) {
 
 // streamStarts returns where each sink's delivered position of stream s
 // starts, and what each sink skips on a replay.
-func streamStarts(s Stream, sinks []SinkSpec, lookback time.Duration) ([]event.Position, []*skipSet) {
+func streamStarts(s Source, sinks []SinkSpec, lookback time.Duration) ([]event.Position, []*skipSet) {
 	starts := make([]event.Position, len(sinks))
 	skips := make([]*skipSet, len(sinks))
 	for k, sink := range sinks {
@@ -179,12 +179,12 @@ func streamStarts(s Stream, sinks []SinkSpec, lookback time.Duration) ([]event.P
 	return starts, skips
 }
 
-// AddStream adds a source after New (an application found by discovery)
-// and returns its index, for event.Event.Stream. Its positions start at
+// AddSource adds a source after New (an application found by discovery)
+// and returns its index, for event.Event.SourceIndex. Its positions start at
 // s.Start and s.Sinks, as for the streams given to New, and its checkpoint
 // is saved with the others'. It is safe for concurrent use; a stream is
 // never removed (a source that stops simply submits nothing more).
-func (p *Pipeline) AddStream(s Stream) int {
+func (p *Pipeline) AddSource(s Source) int {
 	p.saveMu.Lock()
 	defer p.saveMu.Unlock()
 	if s.Lookback <= 0 {
@@ -194,21 +194,21 @@ func (p *Pipeline) AddStream(s Stream) int {
 	old := *p.skips.Load()
 	all := append(old[:len(old):len(old)], skips)
 	// The skip sets first: an event of the new stream can come only
-	// after AddStream returned.
+	// after AddSource returned.
 	p.skips.Store(&all)
 	i := p.tracker.add(starts, s.Lookback)
-	p.opts.Streams = append(p.opts.Streams, s)
+	p.opts.Sources = append(p.opts.Sources, s)
 	if p.saved != nil {
 		p.saved = append(p.saved, 0)
 	}
 	return i
 }
 
-// streams returns the streams (the caller must not modify the result).
-func (p *Pipeline) streams() []Stream {
+// sources returns the sources (the caller must not modify the result).
+func (p *Pipeline) sources() []Source {
 	p.saveMu.Lock()
 	defer p.saveMu.Unlock()
-	return p.opts.Streams
+	return p.opts.Sources
 }
 
 // Start starts the sinks that need it (pipeline.Starter), then the writers
@@ -295,7 +295,7 @@ func (p *Pipeline) fanOut(ctx context.Context, e event.Event) error {
 		outcome = make([]laneOutcome, 0, len(p.lanes))
 	}
 	special := false
-	skips := (*p.skips.Load())[e.Stream]
+	skips := (*p.skips.Load())[e.SourceIndex]
 	for i, l := range p.lanes {
 		if sk := skips[i]; sk != nil {
 			covered, spent := sk.covers(&e)
@@ -465,7 +465,7 @@ func (p *Pipeline) updateGauges(now time.Time) {
 		}
 		p.m.SinkOldestPending.WithLabelValues(l.spec.Name).Set(age)
 	}
-	for i, s := range p.streams() {
+	for i, s := range p.sources() {
 		if d := p.tracker.delivered(i); d != 0 {
 			// A line dated in the future (a skewed clock) must not make
 			// the lag negative: clamp at 0.
@@ -487,12 +487,12 @@ func (p *Pipeline) SaveCheckpoints() error {
 	p.saveMu.Lock()
 	defer p.saveMu.Unlock()
 	if p.saved == nil {
-		p.saved = make([]uint64, len(p.opts.Streams))
+		p.saved = make([]uint64, len(p.opts.Sources))
 	}
 	states := p.states[:0]
-	versions := make([]uint64, len(p.opts.Streams))
+	versions := make([]uint64, len(p.opts.Sources))
 	changed := false
-	for i, s := range p.opts.Streams {
+	for i, s := range p.opts.Sources {
 		st := SourceState{Source: s.Name, AppID: s.AppID}
 		versions[i] = p.saved[i]
 		if v := p.tracker.version(i); v != p.saved[i] || !p.savedOnce {
@@ -514,7 +514,7 @@ func (p *Pipeline) SaveCheckpoints() error {
 	for i := range states {
 		if states[i].Positions != nil {
 			if versions[i] != p.saved[i] {
-				p.m.CheckpointSaves.WithLabelValues(p.opts.Streams[i].Name).Inc()
+				p.m.CheckpointSaves.WithLabelValues(p.opts.Sources[i].Name).Inc()
 			}
 			p.saved[i] = versions[i]
 		}

@@ -17,16 +17,16 @@ import (
 // `logship emulator --apps 500 --rate 20`.
 func BenchmarkCheckpointRound500(b *testing.B) {
 	const sources, window = 500, 200
-	streams := make([]Stream, sources)
+	streams := make([]Source, sources)
 	for i := range streams {
-		streams[i] = Stream{Name: fmt.Sprintf("app_%03d", i), AppID: fmt.Sprintf("app_%03d", i), Lookback: 10 * time.Second}
+		streams[i] = Source{Name: fmt.Sprintf("app_%03d", i), AppID: fmt.Sprintf("app_%03d", i), Lookback: 10 * time.Second}
 	}
 	store, err := OpenStore(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
 	sink := &memSink{}
-	p, err := New(Options{Streams: streams, Store: store, CheckpointInterval: time.Hour, DeadLetterPath: b.TempDir() + "/dead",
+	p, err := New(Options{Sources: streams, Store: store, CheckpointInterval: time.Hour, DeadLetterPath: b.TempDir() + "/dead",
 		Sinks: []SinkSpec{{Name: "file", Sink: sink, Batch: config.Batch{MaxEvents: sources, MaxWait: time.Hour}}}})
 	if err != nil {
 		b.Fatal(err)
@@ -39,7 +39,7 @@ func BenchmarkCheckpointRound500(b *testing.B) {
 	n := 0
 	round := func(save bool) {
 		for i := range sources {
-			e := event.Event{Raw: raw, ID: fmt.Sprintf("%016x", n), Date: int64(n/sources) * int64(50*time.Millisecond), Stream: i}
+			e := event.Event{Raw: raw, ID: fmt.Sprintf("%016x", n), Date: int64(n/sources) * int64(50*time.Millisecond), SourceIndex: i}
 			n++
 			if err := p.Submit(b.Context(), e); err != nil {
 				b.Fatal(err)

@@ -131,13 +131,13 @@ func TestThrottlePerKey(t *testing.T) {
 		t.Run(key, func(t *testing.T) {
 			sink := &memSink{}
 			p := startPipeline(t, Options{
-				Streams:  []Stream{{Name: "a"}, {Name: "b"}},
+				Sources:  []Source{{Name: "a"}, {Name: "b"}},
 				Sinks:    []SinkSpec{{Name: "mem", Sink: sink}},
 				Throttle: config.Throttle{Rate: 0.01, Burst: 5, Mode: "drop", Key: key},
 			})
 			for i := range 60 {
 				e := testEvent(i, 100) // instanceId inst-0, inst-1, inst-2
-				e.Stream = i % 2
+				e.SourceIndex = i % 2
 				e.AppID = []string{"app_a", "app_b"}[i%2]
 				if err := p.Submit(t.Context(), e); err != nil {
 					t.Fatal(err)

@@ -27,7 +27,7 @@ import (
 // that is stuck on one batch holds one chunk of it, and the events after
 // it that it does not owe fold into one summary.
 type tracker struct {
-	// streams is indexed by event.Event.Stream; add replaces the slice
+	// streams is indexed by event.Event.SourceIndex; add replaces the slice
 	// (copy on write), so readers take no lock.
 	streams atomic.Pointer[[]*streamTracker]
 	addMu   sync.Mutex
@@ -125,7 +125,7 @@ func (t *tracker) stream(i int) *streamTracker { return (*t.streams.Load())[i] }
 // track numbers e and records, per sink, what outcome[k] says; a nil
 // outcome means no sink owes it (dropped on purpose, dead-lettered).
 func (t *tracker) track(e *event.Event, outcome []laneOutcome) {
-	s := t.stream(e.Stream)
+	s := t.stream(e.SourceIndex)
 	s.mu.Lock()
 	e.Seq = s.next
 	s.next++
@@ -179,14 +179,14 @@ func (t *tracker) ack(sink int, events []event.Event) {
 	moved := false
 	for i := range events {
 		e := &events[i]
-		if e.Stream != cur {
+		if e.SourceIndex != cur {
 			if s != nil {
 				if moved {
 					s.version++
 				}
 				s.mu.Unlock()
 			}
-			cur, s, moved = e.Stream, t.stream(e.Stream), false
+			cur, s, moved = e.SourceIndex, t.stream(e.SourceIndex), false
 			s.mu.Lock()
 		}
 		moved = s.sinks[sink].ack(e, &s.rules) || moved

@@ -83,7 +83,7 @@ func TestTrackerRandomAgainstWindow(t *testing.T) {
 		seqOf := map[string]uint64{}
 		for i := range evs {
 			// Dates out of order by up to 100 ms, many equal.
-			evs[i] = event.Event{ID: "e" + strconv.Itoa(i), Stream: i % streams,
+			evs[i] = event.Event{ID: "e" + strconv.Itoa(i), SourceIndex: i % streams,
 				Date: int64(i/3)*int64(time.Millisecond) + rng.Int64N(100)*int64(time.Millisecond)}
 			out := make([]laneOutcome, sinks)
 			owed[i] = make([]bool, sinks)
@@ -133,7 +133,7 @@ func TestTrackerRandomAgainstWindow(t *testing.T) {
 			batch := slices.Clone(acks[k][:m])
 			acks[k] = acks[k][m:]
 			// A batch holds each stream's events in stream order.
-			slices.SortStableFunc(batch, func(a, b event.Event) int { return a.Stream - b.Stream })
+			slices.SortStableFunc(batch, func(a, b event.Event) int { return a.SourceIndex - b.SourceIndex })
 			tr.ack(k, batch)
 			for _, e := range batch {
 				acked[index[e.ID]][k] = true
@@ -148,10 +148,10 @@ func TestTrackerRandomAgainstWindow(t *testing.T) {
 						last := seqOf[p.LastID]
 						covered := int64(0)
 						for i := range evs {
-							if evs[i].Stream == s && evs[i].Seq <= last && owed[i][k] && !acked[i][k] {
+							if evs[i].SourceIndex == s && evs[i].Seq <= last && owed[i][k] && !acked[i][k] {
 								t.Fatalf("seed %d: sink %d stream %d at %s, but %s is not acked", seed, k, s, p.LastID, evs[i].ID)
 							}
-							if evs[i].Stream == s && evs[i].Seq <= last {
+							if evs[i].SourceIndex == s && evs[i].Seq <= last {
 								covered++
 							}
 						}
@@ -167,7 +167,7 @@ func TestTrackerRandomAgainstWindow(t *testing.T) {
 			for k, p := range ps {
 				w := event.NewWindow(lb)
 				for i := range evs {
-					if evs[i].Stream == s {
+					if evs[i].SourceIndex == s {
 						w.Add(evs[i].ID, evs[i].Date)
 					}
 				}

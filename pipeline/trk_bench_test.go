@@ -28,7 +28,7 @@ func BenchmarkTrackerInterleaved(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		for i := range evs {
-			evs[i] = event.Event{ID: ids[n&(1<<16-1)], Date: int64(n/streams) * int64(50*time.Millisecond), Stream: n % streams}
+			evs[i] = event.Event{ID: ids[n&(1<<16-1)], Date: int64(n/streams) * int64(50*time.Millisecond), SourceIndex: n % streams}
 			n++
 			tr.track(&evs[i], []laneOutcome{{laneTaken, uint64(n / batch)}})
 		}

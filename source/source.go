@@ -38,8 +38,8 @@ type Output interface {
 
 // Options are a source's collaborators.
 type Options struct {
-	// Stream is the source's index, copied into every event.
-	Stream int
+	// SourceIndex is the source's index in the pipeline, copied into every event.
+	SourceIndex int
 	// Start is the delivered position to resume from (zero: none).
 	Start event.Position
 	// Client makes the requests; nil means a client with sane timeouts.

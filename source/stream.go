@@ -282,7 +282,7 @@ func (s *Source) handleLog(ctx context.Context, data, frameID string) (fresh boo
 				zap.String("id", e.ID), zap.Duration("ahead", time.Duration(e.Date-s.opts.Now().UnixNano())), zap.Duration("tolerance", event.MaxAhead), zap.Int("suppressed", n))
 		}
 	}
-	e.Source, e.AppID, e.Stream = s.cfg.Name, s.cfg.ApplicationID, s.opts.Stream
+	e.Source, e.AppID, e.SourceIndex = s.cfg.Name, s.cfg.ApplicationID, s.opts.SourceIndex
 	if len(e.Raw) > s.cfg.MaxEventBytes.Int() {
 		s.malformed(KindTooLarge, strconv.Itoa(len(e.Raw))+" bytes")
 		err = s.opts.Output.DeadLetter(ctx, e, fmt.Sprintf("event of %d bytes exceeds max_event_bytes %d", len(e.Raw), s.cfg.MaxEventBytes))

@@ -215,9 +215,9 @@ func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.
 	for i, sc := range cfg.Sinks {
 		sinkNames[i] = sc.Name
 	}
-	streams := make([]pipeline.Stream, len(cfg.Sources))
+	streams := make([]pipeline.Source, len(cfg.Sources))
 	for i, src := range cfg.Sources {
-		streams[i] = pipeline.Stream{Name: src.Name, AppID: src.ApplicationID, Lookback: src.Lookback}
+		streams[i] = pipeline.Source{Name: src.Name, AppID: src.ApplicationID, Lookback: src.Lookback}
 		if store != nil {
 			cp, err := store.Load(src.Name, src.ApplicationID)
 			if err != nil {
@@ -237,7 +237,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.
 		return nil, err
 	}
 	pipe, err := pipeline.New(pipeline.Options{
-		Streams:            streams,
+		Sources:            streams,
 		Sinks:              specs,
 		Filter:             cfg.Pipeline.Filter,
 		Throttle:           cfg.Pipeline.Throttle,
@@ -280,13 +280,13 @@ func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.
 				zap.Strings("fields", sc.PushFields), zap.Bool("filter", sc.PushFilter != ""))
 		}
 		sources = append(sources, source.New(cfg.API.URL, sc, source.Options{
-			Stream:    i,
-			Start:     streams[i].Start,
-			Auth:      auth,
-			Output:    sourceOutput(pipe, enricher, sc),
-			Logger:    log,
-			Metrics:   m,
-			UserAgent: "logship/" + versionString(),
+			SourceIndex: i,
+			Start:       streams[i].Start,
+			Auth:        auth,
+			Output:      sourceOutput(pipe, enricher, sc),
+			Logger:      log,
+			Metrics:     m,
+			UserAgent:   "logship/" + versionString(),
 		}))
 	}
 	discovered := startDiscovery(srcCtx, cfg, pipe, store, sinkNames, func(sc config.Source) source.Output { return sourceOutput(pipe, enricher, sc) },

@@ -83,7 +83,7 @@ func (f *followers) Start(app cleverapi.Application, initial bool) {
 			cp = c
 			start = cp.Resume(f.sinks, !sc.SinceTime.IsZero())
 		}
-		i = f.pipe.AddStream(pipeline.Stream{Name: sc.Name, AppID: app.ID, Start: start, Sinks: cp.Sinks, Lookback: sc.Lookback})
+		i = f.pipe.AddSource(pipeline.Source{Name: sc.Name, AppID: app.ID, Start: start, Sinks: cp.Sinks, Lookback: sc.Lookback})
 		f.index[app.ID] = i
 	}
 	if start.IsZero() {
@@ -95,7 +95,7 @@ func (f *followers) Start(app cleverapi.Application, initial bool) {
 		log.Info("resuming from checkpoint", zap.String("last_id", start.LastID), zap.Time("newest", time.Unix(0, start.Newest).UTC()))
 	}
 	opts := f.base
-	opts.Stream, opts.Start, opts.Output = i, start, f.output(sc)
+	opts.SourceIndex, opts.Start, opts.Output = i, start, f.output(sc)
 	src := source.New(f.api, sc, opts)
 	ctx, cancel := context.WithCancel(f.ctx)
 	fl := &follower{src: src, cancel: cancel, done: make(chan struct{})}

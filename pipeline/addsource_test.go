@@ -8,9 +8,9 @@ import (
 	"github.com/logship/logship/config"
 )
 
-// TestAddStream: a stream added while running (discovery) gets its events delivered and
+// TestAddSource: a stream added while running (discovery) gets its events delivered and
 // its checkpoint saved under its own name, concurrently with the other streams.
-func TestAddStream(t *testing.T) {
+func TestAddSource(t *testing.T) {
 	store, err := OpenStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -32,11 +32,11 @@ func TestAddStream(t *testing.T) {
 	}()
 	var added []int
 	for k := range 3 {
-		i := p.AddStream(Stream{Name: "orga/app_" + string(rune('a'+k)), AppID: "app_" + string(rune('a'+k))})
+		i := p.AddSource(Source{Name: "orga/app_" + string(rune('a'+k)), AppID: "app_" + string(rune('a'+k))})
 		added = append(added, i)
 		for j := range n {
 			e := testEvent(j, 100)
-			e.Stream, e.AppID = i, "app_"+string(rune('a'+k))
+			e.SourceIndex, e.AppID = i, "app_"+string(rune('a'+k))
 			if err := p.Submit(context.Background(), e); err != nil {
 				t.Fatal(err)
 			}
