@@ -32,7 +32,8 @@ type Config struct {
 	// (API keys), so they are Secrets: a config dump shows them redacted.
 	Headers map[string]config.Secret `yaml:"headers"`
 	Auth    AuthConfig               `yaml:"auth"`
-	TLS     TLSConfig                `yaml:"tls"`
+	// TLS configures an https URL (see sinks.TLSConfig).
+	TLS sinks.TLSConfig `yaml:"tls"`
 	// Timeout bounds one request, from connecting to reading the answer
 	// (default 30s).
 	Timeout time.Duration `yaml:"timeout"`
@@ -54,19 +55,6 @@ type AuthConfig struct {
 	// User and Password are sent as HTTP basic auth.
 	User     string        `yaml:"user"`
 	Password config.Secret `yaml:"password"`
-}
-
-// TLSConfig configures TLS for an https URL. Certificate verification is on
-// unless InsecureSkipVerify is set, which logship warns about loudly.
-type TLSConfig struct {
-	// CAFile is a PEM bundle of the CAs to trust instead of the system ones.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are a PEM client certificate and its key (mTLS).
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// ServerName overrides the name checked in the server's certificate.
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 }
 
 // ElasticsearchConfig configures encoding elasticsearch_bulk.
@@ -245,12 +233,8 @@ func (s *Config) validateAuth() config.Problems {
 }
 
 func (s *Config) validateTLS(https bool) config.Problems {
-	var ps config.Problems
-	t := s.TLS
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		ps = append(ps, config.Problem{Path: "tls", Message: "cert_file and key_file go together"})
-	}
-	if t != (TLSConfig{}) && !https && s.URL != "" {
+	ps := s.TLS.Validate()
+	if !s.TLS.IsZero() && !https && s.URL != "" {
 		ps = append(ps, config.Problem{Path: "tls", Message: "applies only to an https url"})
 	}
 	return ps

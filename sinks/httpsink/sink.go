@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/logship/logship/event"
+	"github.com/logship/logship/sinks"
 )
 
 // Options are what New needs besides the sink's config.
@@ -70,7 +71,7 @@ type Sink struct {
 	enc       encoder
 	comp      compressor
 	bulk      bool
-	tls       TLSConfig
+	tls       sinks.TLSConfig
 	https     bool
 	transport *http.Transport
 	client    *http.Client
@@ -141,10 +142,7 @@ func New(c *Config, opts Options) (*Sink, error) {
 	fields := s.enc.fields()
 	s.bufs.New = func() any { return &writeBuf{sc: scratch{scan: event.NewFieldReader(fields)}} }
 
-	if cfg.TLS.InsecureSkipVerify {
-		s.log.Warn("TLS CERTIFICATE VERIFICATION IS OFF for this sink: anyone on the path can read and alter the logs it sends; set tls.ca_file instead of tls.insecure_skip_verify",
-			zap.String("url", s.safeURL))
-	}
+	cfg.TLS.WarnIfInsecure(s.log.With(zap.String("url", s.safeURL)))
 	if !s.https && (s.header.Get("Authorization") != "" || len(cfg.Headers) > 0 || u.User != nil) {
 		s.log.Warn("credentials or headers are sent over plain http, unencrypted",
 			zap.String("url", s.safeURL))
@@ -247,7 +245,7 @@ func (s *Sink) Start(context.Context) error {
 		if !s.https {
 			return
 		}
-		tc, err := tlsConfig(s.tls)
+		tc, err := s.tls.Client("")
 		if err != nil {
 			s.startErr = err
 			return

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/logship/logship/event"
+	"github.com/logship/logship/sinks"
 )
 
 // testCA issues certificates for the TLS tests.
@@ -126,19 +127,19 @@ func TestTLS(t *testing.T) {
 	tests := []struct {
 		name     string
 		srv      *httptest.Server
-		tls      TLSConfig
+		tls      sinks.TLSConfig
 		wantErr  string // "" = accepted, "*" = any error
 		wantWarn bool
 	}{
-		{name: "ca file", srv: plain, tls: TLSConfig{CAFile: caFile, ServerName: "logs.example"}},
-		{name: "system roots refuse", srv: plain, tls: TLSConfig{ServerName: "logs.example"}, wantErr: "certificate"},
-		{name: "wrong server name", srv: plain, tls: TLSConfig{CAFile: caFile, ServerName: "other.example"}, wantErr: "certificate"},
-		{name: "insecure", srv: plain, tls: TLSConfig{InsecureSkipVerify: true}, wantWarn: true},
-		{name: "client certificate", srv: mutual, tls: TLSConfig{CAFile: caFile, ServerName: "logs.example",
+		{name: "ca file", srv: plain, tls: sinks.TLSConfig{CAFile: caFile, ServerName: "logs.example"}},
+		{name: "system roots refuse", srv: plain, tls: sinks.TLSConfig{ServerName: "logs.example"}, wantErr: "certificate"},
+		{name: "wrong server name", srv: plain, tls: sinks.TLSConfig{CAFile: caFile, ServerName: "other.example"}, wantErr: "certificate"},
+		{name: "insecure", srv: plain, tls: sinks.TLSConfig{InsecureSkipVerify: true}, wantWarn: true},
+		{name: "client certificate", srv: mutual, tls: sinks.TLSConfig{CAFile: caFile, ServerName: "logs.example",
 			CertFile: clientCertFile, KeyFile: clientKeyFile}},
 		// With TLS 1.3 the server refuses after the client's handshake ends:
 		// the client sees a certificate alert or a broken connection.
-		{name: "client certificate missing", srv: mutual, tls: TLSConfig{CAFile: caFile, ServerName: "logs.example"}, wantErr: "*"},
+		{name: "client certificate missing", srv: mutual, tls: sinks.TLSConfig{CAFile: caFile, ServerName: "logs.example"}, wantErr: "*"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,7 +169,7 @@ func TestTLS(t *testing.T) {
 	}
 
 	t.Run("missing files", func(t *testing.T) {
-		for _, c := range []TLSConfig{
+		for _, c := range []sinks.TLSConfig{
 			{CAFile: filepath.Join(dir, "nope.pem")},
 			{CAFile: clientKeyFile}, // not a certificate
 			{CertFile: clientCertFile, KeyFile: filepath.Join(dir, "nope.key")},

@@ -68,19 +68,12 @@ type SASLConfig struct {
 	Password  config.Secret `yaml:"password"`
 }
 
-// TLSConfig configures TLS to the brokers. TLS is on when Enabled is true or
-// any file is set; certificates are verified unless InsecureSkipVerify.
+// TLSConfig configures TLS to the brokers: the keys every network sink
+// has (sinks.TLSConfig; the server name defaults to each broker's host)
+// and `enabled`. TLS is on when Enabled is true or any file is set.
 type TLSConfig struct {
-	Enabled bool `yaml:"enabled"`
-	// CAFile is a PEM bundle of the CAs to trust instead of the system ones.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are a PEM client certificate and its key (mTLS).
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// ServerName overrides the name checked in the brokers' certificates
-	// (default: each broker's host).
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	Enabled         bool `yaml:"enabled"`
+	sinks.TLSConfig `yaml:",inline"`
 }
 
 // On reports whether TLS is used.
@@ -208,9 +201,7 @@ func (s *Config) Validate() config.Problems {
 		add("timeout", "must be positive")
 	}
 	ps = append(ps, s.validateSASL()...)
-	if t := s.TLS; (t.CertFile == "") != (t.KeyFile == "") {
-		add("tls", "cert_file and key_file go together")
-	}
+	ps = append(ps, s.TLS.Validate()...)
 	return ps
 }
 

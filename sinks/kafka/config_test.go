@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/logship/logship/sinks"
 )
 
 func TestKafkaSinkDefaults(t *testing.T) {
@@ -35,7 +37,7 @@ func TestKafkaSinkValidate(t *testing.T) {
 		{"valid, everything set", func(s *Config) {
 			s.TopicTemplate, s.Key, s.Compression, s.Acks = "logs-{applicationId}-{zone:-none}", "{instanceId}", "lz4", "all"
 			s.SASL = SASLConfig{Mechanism: "plain", Username: "u", Password: "p"}
-			s.TLS = TLSConfig{CAFile: "ca.pem", CertFile: "c.pem", KeyFile: "k.pem"}
+			s.TLS = TLSConfig{TLSConfig: sinks.TLSConfig{CAFile: "ca.pem", CertFile: "c.pem", KeyFile: "k.pem"}}
 		}, nil},
 		{"missing", func(s *Config) { s.Brokers, s.Topic = nil, "" },
 			[]string{"brokers: required", "topic: required"}},

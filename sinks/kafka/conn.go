@@ -3,11 +3,9 @@ package kafka
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,9 +85,7 @@ func newConn(cfg Config, tune tuning, batch int, fixedTopic bool, log *zap.Logge
 	if err != nil {
 		return nil, err
 	}
-	if cfg.TLS.InsecureSkipVerify {
-		log.Warn("kafka sink does not verify the brokers' TLS certificates (tls.insecure_skip_verify)")
-	}
+	cfg.TLS.WarnIfInsecure(log)
 	mech, err := saslMechanism(cfg.SASL)
 	if err != nil {
 		return nil, err
@@ -199,28 +195,9 @@ func tlsConfig(t TLSConfig) (*tls.Config, error) {
 	if !t.On() {
 		return nil, nil
 	}
-	c := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		ServerName:         t.ServerName,
-		InsecureSkipVerify: t.InsecureSkipVerify, //nolint:gosec // the operator's explicit choice, warned about
-	}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("kafka tls.ca_file %s: no PEM certificate", t.CAFile)
-		}
-		c.RootCAs = pool
-	}
-	if t.CertFile != "" || t.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka tls.cert_file/key_file: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
+	c, err := t.Client("")
+	if err != nil {
+		return nil, fmt.Errorf("kafka %w", err)
 	}
 	return c, nil
 }

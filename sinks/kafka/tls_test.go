@@ -18,6 +18,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/logship/logship/sinks"
 )
 
 // TestTLS produces over mutual TLS (a CA of the test's own, a client
@@ -42,7 +44,7 @@ func TestTLS(t *testing.T) {
 	}))
 
 	cfg := sinkConfig(c, topic)
-	cfg.TLS = TLSConfig{CAFile: caFile, CertFile: certFile, KeyFile: keyFile}
+	cfg.TLS = TLSConfig{TLSConfig: sinks.TLSConfig{CAFile: caFile, CertFile: certFile, KeyFile: keyFile}}
 	s := newSink(t, cfg)
 	if err := s.Write(t.Context(), makeBatches(50, 2, 50)[0]); err != nil {
 		t.Fatal(err)

@@ -40,8 +40,8 @@ type Config struct {
 	AccessKeyID     string        `yaml:"access_key_id"`
 	SecretAccessKey config.Secret `yaml:"secret_access_key"`
 	SessionToken    config.Secret `yaml:"session_token"`
-	// TLS configures https endpoints.
-	TLS TLSConfig `yaml:"tls"`
+	// TLS configures an https endpoint (see sinks.TLSConfig).
+	TLS sinks.TLSConfig `yaml:"tls"`
 	// Compression of the objects: gzip (default), zstd or none.
 	Compression string `yaml:"compression"`
 	// StorageClass, when set, is sent with each object (STANDARD_IA, …).
@@ -55,14 +55,6 @@ type Config struct {
 	// are read at its first write, to skip the lines they already hold
 	// (replayed after a crash). Default 4; 0 turns it off.
 	ReconcileObjects *int `yaml:"reconcile_objects"`
-}
-
-// TLSConfig configures https endpoints.
-type TLSConfig struct {
-	// CAFile is a PEM bundle of the CAs to trust instead of the system ones.
-	CAFile string `yaml:"ca_file"`
-	// InsecureSkipVerify turns certificate verification off (warned about).
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // DefaultBatch is the s3 sink's batching: objects of megabytes, cut at
@@ -113,7 +105,8 @@ func (c *Config) Validate() config.Problems {
 	if c.ReconcileObjects != nil && *c.ReconcileObjects < 0 {
 		add("reconcile_objects", "must not be negative")
 	}
-	if scheme, _, err := c.endpoint(); err == nil && scheme == "http" && c.TLS != (TLSConfig{}) {
+	ps = append(ps, c.TLS.Validate()...)
+	if scheme, _, err := c.endpoint(); err == nil && scheme == "http" && !c.TLS.IsZero() {
 		add("tls", "applies only to an https endpoint")
 	}
 	return ps

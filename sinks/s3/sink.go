@@ -13,8 +13,6 @@ package s3
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -145,9 +143,7 @@ func New(cfg *Config, opts Options) (*Sink, error) {
 		s.ext, s.ctype = ".ndjson", "application/x-ndjson"
 	}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
-	if cfg.TLS.InsecureSkipVerify {
-		s.log.Warn("TLS CERTIFICATE VERIFICATION IS OFF for this sink: anyone on the path can read and alter the logs it sends; set tls.ca_file instead of tls.insecure_skip_verify")
-	}
+	cfg.TLS.WarnIfInsecure(s.log)
 	return s, nil
 }
 
@@ -155,18 +151,10 @@ func New(cfg *Config, opts Options) (*Sink, error) {
 // the credentials are accepted. A store that cannot be reached is only
 // logged: the writes retry.
 func (s *Sink) Start(ctx context.Context) error {
-	if s.secure && s.cfg.TLS != (TLSConfig{}) {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.cfg.TLS.InsecureSkipVerify} //nolint:gosec // opt-in, warned about
-		if s.cfg.TLS.CAFile != "" {
-			pem, err := os.ReadFile(s.cfg.TLS.CAFile)
-			if err != nil {
-				return fmt.Errorf("s3 sink: tls.ca_file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return errors.New("s3 sink: tls.ca_file: no PEM certificate found")
-			}
-			tc.RootCAs = pool
+	if s.secure && !s.cfg.TLS.IsZero() {
+		tc, err := s.cfg.TLS.Client("")
+		if err != nil {
+			return fmt.Errorf("s3 sink: %w", err)
 		}
 		s.tr.TLSClientConfig = tc
 	}

@@ -37,7 +37,9 @@ type Config struct {
 	// Protocol is tcp (default), tls or udp.
 	Protocol string `yaml:"protocol"`
 	// TLS configures protocol tls.
-	TLS TLSConfig `yaml:"tls"`
+	// TLS configures protocol tls (see sinks.TLSConfig; the server name
+	// defaults to the host of Address).
+	TLS sinks.TLSConfig `yaml:"tls"`
 	// Facility is the facility of a line that carries none, by name (user,
 	// daemon, local0 … local7, …) or number (0–23). Default user.
 	Facility string `yaml:"facility"`
@@ -65,20 +67,6 @@ type Config struct {
 	MaxMessageBytes int `yaml:"max_message_bytes"`
 	// Timeout bounds connecting and writing one batch. Default 10s.
 	Timeout time.Duration `yaml:"timeout"`
-}
-
-// TLSConfig configures protocol tls. Certificates are verified unless
-// InsecureSkipVerify is set, which logship warns about at start.
-type TLSConfig struct {
-	// CAFile is a PEM bundle of the CAs to trust instead of the system ones.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are a PEM client certificate and its key (mTLS).
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// ServerName overrides the name checked in the certificate (default:
-	// the host of Address).
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 }
 
 // DefaultAppNameFrom is the default of app_name_from.
@@ -125,12 +113,10 @@ func (c *Config) Validate() config.Problems {
 	default:
 		add("protocol", "must be tcp, tls or udp")
 	}
-	if c.Protocol != ProtocolTLS && (c.TLS != TLSConfig{}) {
+	if c.Protocol != ProtocolTLS && !c.TLS.IsZero() {
 		add("tls", "only for protocol tls")
 	}
-	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
-		add("tls", "cert_file and key_file go together")
-	}
+	ps = append(ps, c.TLS.Validate()...)
 	if _, ok := ParseFacility(c.Facility); !ok {
 		add("facility", "must be a facility name (user, daemon, local0 … local7, …) or 0 to 23")
 	}

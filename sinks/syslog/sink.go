@@ -12,7 +12,6 @@ package syslog
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -101,9 +100,7 @@ func New(cfg *Config, opts Options) (*Sink, error) {
 		host, _ = os.Hostname()
 	}
 	s.fmt = newFormatter(cfg, host)
-	if cfg.TLS.InsecureSkipVerify {
-		s.log.Warn("TLS CERTIFICATE VERIFICATION IS OFF for this sink: anyone on the path can read and alter the logs it sends; set tls.ca_file instead of tls.insecure_skip_verify")
-	}
+	cfg.TLS.WarnIfInsecure(s.log)
 	return s, nil
 }
 
@@ -120,7 +117,8 @@ func (s *Sink) startLocked() error {
 		return nil
 	}
 	if s.cfg.Protocol == ProtocolTLS {
-		tc, err := tlsConfig(s.cfg.TLS, s.cfg.Address)
+		host, _, _ := net.SplitHostPort(s.cfg.Address)
+		tc, err := s.cfg.TLS.Client(host)
 		if err != nil {
 			return err
 		}
@@ -302,37 +300,4 @@ func (s *Sink) Close() error {
 	err := s.conn.Close()
 	s.conn = nil
 	return err
-}
-
-// tlsConfig builds the client TLS settings, reading the CA bundle and the
-// client certificate. Verification stays on unless the config turns it off.
-func tlsConfig(c TLSConfig, address string) (*tls.Config, error) {
-	tc := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		ServerName:         c.ServerName,
-		InsecureSkipVerify: c.InsecureSkipVerify, //nolint:gosec // opt-in, warned about loudly
-	}
-	if tc.ServerName == "" {
-		tc.ServerName, _, _ = net.SplitHostPort(address)
-	}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("tls.ca_file: no PEM certificate found")
-		}
-		tc.RootCAs = pool
-	}
-	if c.CertFile != "" || c.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			// The error names the files, never the key's content.
-			return nil, fmt.Errorf("tls.cert_file, tls.key_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }
