@@ -129,29 +129,40 @@ metrics:
 	checkStreamPrefix(t, rotatedFileIDs(t, out)[apps[0].ID], emu.Lines(apps[0].ID), 100)
 }
 
-// killUntilDone runs logship on cfgPath and, once this run has written to
-// out, kills it with SIGKILL after a random 0–200 ms, again and again (kills
-// times), then lets the last run finish the backfill.
+// killUntilDone runs `logship run --config cfgPath` while it appends to
+// out, killing it with SIGKILL after a random 0–200 ms once it wrote (see
+// killAfterProgress).
 func killUntilDone(ctx context.Context, t *testing.T, cfgPath, out string, kills int) {
 	t.Helper()
-	size := func() int64 {
+	killAfterProgress(ctx, t, cfgPath, kills, 200*time.Millisecond, func() int64 {
 		st, err := os.Stat(out)
 		if err != nil {
 			return 0
 		}
 		return st.Size()
-	}
+	})
+}
+
+// killAfterProgress starts `logship run --config cfgPath`, waits until
+// progress() moves from its value at the start (so each kill lands once
+// the run has delivered something of its own: a fixed delay could kill a
+// slow-starting process before it did anything and test nothing), lets it
+// run a random 0–maxDelay more, kills it with SIGKILL, and does so kills
+// times; then one last run goes to the end of the stream. A run that ends
+// before its kill fails the test.
+func killAfterProgress(ctx context.Context, t *testing.T, cfgPath string, kills int, maxDelay time.Duration, progress func() int64) {
+	t.Helper()
 	for landed := 0; landed < kills; landed++ {
 		cmd := logshipCmd(ctx, "run", "--config", cfgPath)
 		var stderr syncBuffer
 		cmd.Stderr = &stderr
-		before := size()
+		before := progress()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		for size() == before {
+		for progress() == before {
 			select {
 			case err := <-done:
 				t.Fatalf("run %d ended before the kill (%v): %s", landed, err, stderr.String())
@@ -161,7 +172,7 @@ func killUntilDone(ctx context.Context, t *testing.T, cfgPath, out string, kills
 		select {
 		case err := <-done:
 			t.Fatalf("run %d ended before the kill (%v): %s", landed, err, stderr.String())
-		case <-time.After(time.Duration(rand.IntN(200)) * time.Millisecond):
+		case <-time.After(time.Duration(rand.Int64N(int64(maxDelay)))):
 		}
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)

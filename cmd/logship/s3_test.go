@@ -5,14 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,58 +75,18 @@ func TestS3EndToEnd(t *testing.T) {
 `, srv.URL) + yaml[j:]
 	runBackfill(t, yaml, 0)
 
-	cl, err := minio.New(strings.TrimPrefix(srv.URL, "http://"), &minio.Options{
-		Creds: credentials.NewStaticV4("k", "s", ""), Region: "us-east-1", BucketLookup: minio.BucketLookupPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]map[string]int{}
 	objects := 0
-	for o := range cl.ListObjects(t.Context(), "archive", minio.ListObjectsOptions{Recursive: true}) {
-		if o.Err != nil {
-			t.Fatal(o.Err)
-		}
+	got := archivedIDs(t.Context(), t, srv.URL, func(key, app string) {
 		objects++
-		parts := strings.Split(o.Key, "/")
-		if len(parts) != 7 || parts[0] != "clever" || !strings.HasSuffix(o.Key, ".ndjson.gz") {
-			t.Fatalf("key %q does not follow the template", o.Key)
+		parts := strings.Split(key, "/")
+		if len(parts) != 7 || parts[0] != "clever" || !strings.HasSuffix(key, ".ndjson.gz") {
+			t.Fatalf("key %q does not follow the template", key)
 		}
-		obj, err := cl.GetObject(t.Context(), "archive", o.Key, minio.GetObjectOptions{})
-		if err != nil {
-			t.Fatal(err)
+		if app != parts[1] {
+			t.Fatalf("%s holds a line of %s", key, app)
 		}
-		zr, err := gzip.NewReader(obj)
-		if err != nil {
-			t.Fatalf("%s: %v", o.Key, err)
-		}
-		sc := bufio.NewScanner(zr)
-		for sc.Scan() {
-			app := jsonField(sc.Bytes(), "applicationId")
-			if app != parts[1] {
-				t.Fatalf("%s holds a line of %s", o.Key, app)
-			}
-			if got[app] == nil {
-				got[app] = map[string]int{}
-			}
-			got[app][jsonField(sc.Bytes(), "id")]++
-		}
-		if err := sc.Err(); err != nil {
-			t.Fatalf("%s: %v", o.Key, err)
-		}
-		obj.Close()
-	}
-	for _, a := range apps {
-		want := emu.Lines(a.ID)
-		bad := 0
-		for _, l := range want {
-			if got[a.ID][l.ID] != 1 {
-				bad++
-			}
-		}
-		if bad > 0 || len(got[a.ID]) != len(want) {
-			t.Errorf("app %s: %d of %d ids not archived exactly once (%d distinct)", a.ID, bad, len(want), len(got[a.ID]))
-		}
-	}
+	})
+	checkArchivedOnce(t, emu, apps, got)
 	if slowDowns == 0 {
 		t.Error("no upload was refused: the test proves nothing")
 	}
@@ -174,38 +132,17 @@ func TestS3SIGKILL(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	for kill := range 4 {
-		cmd := logshipCmd(ctx, "run", "--config", cfgPath)
-		var stderr syncBuffer
-		cmd.Stderr = &stderr
-		before := puts.Load()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		for puts.Load() == before {
-			select {
-			case err := <-done:
-				t.Fatalf("run %d ended before the kill (%v): %s", kill, err, stderr.String())
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("run %d ended before the kill (%v): %s", kill, err, stderr.String())
-		case <-time.After(time.Duration(rand.IntN(300)) * time.Millisecond):
-		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-done
-	}
-	if out, err := logshipCmd(ctx, "run", "--config", cfgPath).CombinedOutput(); err != nil {
-		t.Fatalf("final run: %v: %s", err, out)
-	}
+	killAfterProgress(ctx, t, cfgPath, 4, 300*time.Millisecond, puts.Load)
+	checkArchivedOnce(t, emu, apps, archivedIDs(ctx, t, srv.URL, nil))
+	t.Logf("4 kills, %d uploads", puts.Load())
+}
 
-	cl, err := minio.New(strings.TrimPrefix(srv.URL, "http://"), &minio.Options{
+// archivedIDs reads back every object of bucket `archive` at the S3
+// endpoint url (gzip NDJSON) and counts each line's id per application;
+// object, when not nil, is called for each line with its object's key.
+func archivedIDs(ctx context.Context, t *testing.T, url string, object func(key, app string)) map[string]map[string]int {
+	t.Helper()
+	cl, err := minio.New(strings.TrimPrefix(url, "http://"), &minio.Options{
 		Creds: credentials.NewStaticV4("k", "s", ""), Region: "us-east-1", BucketLookup: minio.BucketLookupPath})
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +163,9 @@ func TestS3SIGKILL(t *testing.T) {
 		sc := bufio.NewScanner(zr)
 		for sc.Scan() {
 			app := jsonField(sc.Bytes(), "applicationId")
+			if object != nil {
+				object(o.Key, app)
+			}
 			if got[app] == nil {
 				got[app] = map[string]int{}
 			}
@@ -236,6 +176,13 @@ func TestS3SIGKILL(t *testing.T) {
 		}
 		obj.Close()
 	}
+	return got
+}
+
+// checkArchivedOnce checks that got (from archivedIDs) holds each line the
+// emulator served for apps exactly once.
+func checkArchivedOnce(t *testing.T, emu *emulator.Emulator, apps []emulator.App, got map[string]map[string]int) {
+	t.Helper()
 	for _, a := range apps {
 		want := emu.Lines(a.ID)
 		missing, doubled := 0, 0
@@ -251,5 +198,4 @@ func TestS3SIGKILL(t *testing.T) {
 			t.Errorf("app %s: %d of %d ids missing, %d archived again (%d distinct)", a.ID, missing, len(want), doubled, len(got[a.ID]))
 		}
 	}
-	t.Logf("4 kills, %d uploads", puts.Load())
 }
