@@ -148,3 +148,87 @@ func TestStuckDropNewestSink(t *testing.T) {
 		t.Fatalf("healthy sink skipped %d, want %d", s, n-500)
 	}
 }
+
+// TestResumeFromSinkBehindWithSameNewestDate: two sinks whose positions
+// share their newest date (the lines between them are dated earlier: out
+// of order, within the look-back) resume from the one behind, so that it
+// gets those lines after a restart; the sink ahead skips them. Resuming
+// from the position listed first lost them for the sink behind (seeds
+// 21036, 21327, 21863 and 22124 of the simulation).
+func TestResumeFromSinkBehindWithSameNewestDate(t *testing.T) {
+	lookback := time.Second
+	evs := make([]event.Event, 10)
+	for i := range evs {
+		evs[i] = testEvent(i, 200)
+	}
+	evs[5].Date = 100 * int64(time.Millisecond) // the newest; 6..9 are dated before it
+	for i := 6; i < 10; i++ {
+		evs[i].Date = int64(50+i) * int64(time.Millisecond)
+	}
+	dir := t.TempDir()
+	store, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ahead, behind := &memSink{}, &memSink{}
+	batch := config.Batch{MaxEvents: 6, MaxWait: 5 * time.Millisecond}
+	specs := []SinkSpec{{Name: "ahead", Sink: ahead, Batch: batch}, {Name: "behind", Sink: behind, Batch: batch}}
+	p, err := New(Options{Sources: []Source{{Name: "s", AppID: "app_1", Lookback: lookback}}, Sinks: specs,
+		Store: store, CheckpointInterval: time.Hour, DeadLetterPath: filepath.Join(dir, "dead")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	submit := func(p *Pipeline, evs []event.Event) {
+		for _, e := range evs {
+			if err := p.Submit(t.Context(), e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	submit(p, evs[:6])
+	waitFor(t, 5*time.Second, "both sinks at event 5", func() bool {
+		ps := p.SinkPositions(0)
+		return ps[0].LastID == evs[5].ID && ps[1].LastID == evs[5].ID
+	})
+	release := behind.hold()
+	defer release()
+	submit(p, evs[6:])
+	waitFor(t, 5*time.Second, "the sink ahead at event 9", func() bool { return p.SinkPositions(0)[0].LastID == evs[9].ID })
+	// A stop whose drain runs out: the sink behind keeps its position.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	store, err = OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := store.Load("s", "app_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := cp.Sinks["ahead"], cp.Sinks["behind"]; a.LastID != evs[9].ID || b.LastID != evs[5].ID || a.Newest != b.Newest {
+		t.Fatalf("saved positions: ahead %s (newest %d), behind %s (newest %d)", a.LastID, a.Newest, b.LastID, b.Newest)
+	}
+	start := cp.Resume([]string{"ahead", "behind"}, false)
+	ahead2, behind2 := &memSink{}, &memSink{}
+	specs[0].Sink, specs[1].Sink = ahead2, behind2
+	p2 := startPipeline(t, Options{Sources: []Source{{Name: "s", AppID: "app_1", Lookback: lookback, Start: start, Sinks: cp.Sinks}},
+		Sinks: specs, Store: store})
+	replay(t, p2, start, lookback, evs)
+	if err := p2.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := ahead2.count(); n != 0 {
+		t.Fatalf("the sink ahead got %d events again", n)
+	}
+	checkAllInOrder(t, behind2.got(), []string{evs[6].ID, evs[7].ID, evs[8].ID, evs[9].ID})
+	if ps := p2.SinkPositions(0); ps[0].LastID != evs[9].ID || ps[1].LastID != evs[9].ID {
+		t.Fatalf("positions after the replay: %s, %s", ps[0].LastID, ps[1].LastID)
+	}
+}
