@@ -1,14 +1,11 @@
 package main
 
 import (
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -24,13 +21,8 @@ func TestDatadogEndToEnd(t *testing.T) {
 	got := map[string][]string{}
 	calls, refused, largest := 0, 0, 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		data, err := io.ReadAll(zr)
-		if err != nil || r.Header.Get("DD-API-KEY") != "dd-key" {
+		data, err := requestBody(r)
+		if err != nil || r.Header.Get("DD-API-KEY") != "dd-key" || r.Header.Get("Content-Encoding") != "gzip" {
 			t.Errorf("read %v, DD-API-KEY %q", err, r.Header.Get("DD-API-KEY"))
 			return
 		}
@@ -68,8 +60,7 @@ func TestDatadogEndToEnd(t *testing.T) {
 	apps := emu.Apps()
 	dir := t.TempDir()
 	yaml := backfillYAML(api, filepath.Join(dir, "state"), "UNUSED", apps, "")
-	i, j := strings.Index(yaml, "sinks:\n"), strings.Index(yaml, "log:\n")
-	yaml = yaml[:i] + fmt.Sprintf(`sinks:
+	yaml = withSinks(yaml, fmt.Sprintf(`sinks:
   - type: http
     url: %s/api/v2/logs
     encoding: datadog
@@ -77,7 +68,7 @@ func TestDatadogEndToEnd(t *testing.T) {
     datadog: {api_key: dd-key}
     batch: {max_events: 2500, max_bytes: 8MiB, max_wait: 3s}
     retry: {initial_backoff: 10ms, max_backoff: 50ms}
-`, srv.URL) + yaml[j:]
+`, srv.URL))
 	runBackfill(t, yaml, 0)
 	mu.Lock()
 	defer mu.Unlock()

@@ -38,9 +38,7 @@ func scrapeSample(t *testing.T, addr, sample string) (float64, bool) {
 
 // withSinksAndExtra replaces backfillYAML's sinks by sinks and appends extra.
 func withSinksAndExtra(yaml, sinks, extra string) string {
-	i := strings.Index(yaml, "sinks:\n")
-	j := strings.Index(yaml, "log:\n")
-	return yaml[:i] + sinks + yaml[j:] + extra
+	return withSinks(yaml, sinks) + extra
 }
 
 // TestStuckDropNewestSinkHoldsNothing (issue 8, case 1): an HTTP sink whose

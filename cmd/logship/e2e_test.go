@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -204,6 +207,27 @@ func backfillYAML(api, stateDir, out string, apps []emulator.App, extra string) 
 	b.WriteString("log:\n  level: warn\n")
 	b.WriteString(extra)
 	return b.String()
+}
+
+// requestBody reads the body of a request a sink sent, gunzipped when its
+// Content-Encoding says gzip.
+func requestBody(r *http.Request) ([]byte, error) {
+	var body io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		body = zr
+	}
+	return io.ReadAll(body)
+}
+
+// withSinks replaces the sinks of a backfillYAML config by sinks (a
+// whole `sinks:` block).
+func withSinks(yaml, sinks string) string {
+	i, j := strings.Index(yaml, "sinks:\n"), strings.Index(yaml, "log:\n")
+	return yaml[:i] + sinks + yaml[j:]
 }
 
 // TestBackfillThroughFaults is the core promise: two applications of

@@ -267,9 +267,7 @@ func TestHTTPSinkOutage(t *testing.T) {
 	})
 	dir := t.TempDir()
 	yaml := backfillYAML(api, filepath.Join(dir, "state"), "UNUSED", apps, "")
-	i := strings.Index(yaml, "sinks:\n")
-	j := strings.Index(yaml, "log:\n")
-	yaml = yaml[:i] + fmt.Sprintf("sinks:\n  - type: http\n    url: %s/ingest\n    compression: gzip\n    retry_initial_backoff: 50ms\n    retry_max_backoff: 500ms\n    batch:\n      max_events: 500\n", rcv.srv.URL) + yaml[j:]
+	yaml = withSinks(yaml, fmt.Sprintf("sinks:\n  - type: http\n    url: %s/ingest\n    compression: gzip\n    retry_initial_backoff: 50ms\n    retry_max_backoff: 500ms\n    batch:\n      max_events: 500\n", rcv.srv.URL))
 	runBackfill(t, yaml, 0)
 	checkExactlyOnceInOrder(t, emu, apps, rcv.got())
 }
@@ -289,9 +287,7 @@ func TestHTTPSinkRefusalDeadLetters(t *testing.T) {
 	dir := t.TempDir()
 	dead := filepath.Join(dir, "dead.ndjson")
 	yaml := backfillYAML(api, filepath.Join(dir, "state"), "UNUSED", apps, "dead_letter:\n  path: "+dead+"\n")
-	i := strings.Index(yaml, "sinks:\n")
-	j := strings.Index(yaml, "log:\n")
-	yaml = yaml[:i] + fmt.Sprintf("sinks:\n  - type: http\n    url: %s/ingest\n    batch:\n      max_events: 100\n", rcv.srv.URL) + yaml[j:]
+	yaml = withSinks(yaml, fmt.Sprintf("sinks:\n  - type: http\n    url: %s/ingest\n    batch:\n      max_events: 100\n", rcv.srv.URL))
 	runBackfill(t, yaml, 0)
 	got := rcv.got()[apps[0].ID]
 	deadIDs := map[string]bool{}

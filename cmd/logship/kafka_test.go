@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,8 +28,7 @@ func TestKafkaEndToEnd(t *testing.T) {
 	apps := emu.Apps()
 	dir := t.TempDir()
 	yaml := backfillYAML(api, filepath.Join(dir, "state"), "UNUSED", apps, "")
-	i, j := strings.Index(yaml, "sinks:\n"), strings.Index(yaml, "log:\n")
-	yaml = yaml[:i] + fmt.Sprintf("sinks:\n  - type: kafka\n    brokers: [%s]\n    topic: logs\n    compression: lz4\n", cluster.ListenAddrs()[0]) + yaml[j:]
+	yaml = withSinks(yaml, fmt.Sprintf("sinks:\n  - type: kafka\n    brokers: [%s]\n    topic: logs\n    compression: lz4\n", cluster.ListenAddrs()[0]))
 	runBackfill(t, yaml, 0)
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.ConsumeTopics("logs"),

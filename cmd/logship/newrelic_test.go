@@ -1,14 +1,11 @@
 package main
 
 import (
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -30,12 +27,7 @@ func TestNewRelicEndToEnd(t *testing.T) {
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		data, err := io.ReadAll(zr)
+		data, err := requestBody(r)
 		if err != nil {
 			t.Error(err)
 			return
@@ -90,8 +82,7 @@ func TestNewRelicEndToEnd(t *testing.T) {
 	apps := emu.Apps()
 	dir := t.TempDir()
 	yaml := backfillYAML(api, filepath.Join(dir, "state"), "UNUSED", apps, "")
-	i, j := strings.Index(yaml, "sinks:\n"), strings.Index(yaml, "log:\n")
-	yaml = yaml[:i] + fmt.Sprintf(`sinks:
+	yaml = withSinks(yaml, fmt.Sprintf(`sinks:
   - type: http
     url: %s/log/v1
     encoding: newrelic
@@ -99,7 +90,7 @@ func TestNewRelicEndToEnd(t *testing.T) {
     newrelic: {license_key: nr-license}
     batch: {max_events: 700, max_wait: 1s}
     retry: {initial_backoff: 10ms, max_backoff: 50ms}
-`, srv.URL) + yaml[j:]
+`, srv.URL))
 	runBackfill(t, yaml, 0)
 	mu.Lock()
 	defer mu.Unlock()

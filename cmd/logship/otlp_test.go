@@ -1,13 +1,10 @@
 package main
 
 import (
-	"compress/gzip"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -31,16 +28,7 @@ func TestOTLPEndToEnd(t *testing.T) {
 		calls++
 		fail := calls%3 == 0
 		mu.Unlock()
-		var body io.Reader = r.Body
-		if r.Header.Get("Content-Encoding") == "gzip" {
-			zr, err := gzip.NewReader(r.Body)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			body = zr
-		}
-		data, err := io.ReadAll(body)
+		data, err := requestBody(r)
 		if err != nil || r.Header.Get("Content-Type") != "application/x-protobuf" {
 			t.Errorf("read %v, Content-Type %q", err, r.Header.Get("Content-Type"))
 			return
@@ -86,8 +74,7 @@ func TestOTLPEndToEnd(t *testing.T) {
 	apps := emu.Apps()
 	dir := t.TempDir()
 	yaml := backfillYAML(api, filepath.Join(dir, "state"), "UNUSED", apps, "")
-	i, j := strings.Index(yaml, "sinks:\n"), strings.Index(yaml, "log:\n")
-	yaml = yaml[:i] + fmt.Sprintf("sinks:\n  - type: http\n    url: %s/v1/logs\n    encoding: otlp\n    compression: gzip\n    retry: {initial_backoff: 10ms, max_backoff: 50ms}\n", srv.URL) + yaml[j:]
+	yaml = withSinks(yaml, fmt.Sprintf("sinks:\n  - type: http\n    url: %s/v1/logs\n    encoding: otlp\n    compression: gzip\n    retry: {initial_backoff: 10ms, max_backoff: 50ms}\n", srv.URL))
 	runBackfill(t, yaml, 0)
 	mu.Lock()
 	defer mu.Unlock()

@@ -61,8 +61,7 @@ func TestS3EndToEnd(t *testing.T) {
 	apps := emu.Apps()
 	dir := t.TempDir()
 	yaml := backfillYAML(api, filepath.Join(dir, "state"), "UNUSED", apps, "")
-	i, j := strings.Index(yaml, "sinks:\n"), strings.Index(yaml, "log:\n")
-	yaml = yaml[:i] + fmt.Sprintf(`sinks:
+	yaml = withSinks(yaml, fmt.Sprintf(`sinks:
   - type: s3
     endpoint: %s
     region: us-east-1
@@ -72,7 +71,7 @@ func TestS3EndToEnd(t *testing.T) {
     access_key_id: test-key
     secret_access_key: test-secret
     batch: {max_events: 700}
-`, srv.URL) + yaml[j:]
+`, srv.URL))
 	runBackfill(t, yaml, 0)
 
 	objects := 0

@@ -24,13 +24,6 @@ import (
 	"github.com/logship/logship/emulator"
 )
 
-// withSinks replaces the sinks of a backfillYAML config.
-func withSinks(yaml, sinks string) string {
-	i := strings.Index(yaml, "sinks:\n")
-	j := strings.Index(yaml, "log:\n")
-	return yaml[:i] + sinks + yaml[j:]
-}
-
 // readObjects reads an NDJSON file into one map per line.
 func readObjects(t *testing.T, path string) []map[string]json.RawMessage {
 	t.Helper()

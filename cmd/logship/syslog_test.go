@@ -127,8 +127,7 @@ func TestSyslogEndToEnd(t *testing.T) {
 
 	dir := t.TempDir()
 	yaml := backfillYAML(api, filepath.Join(dir, "state"), "UNUSED", apps, "")
-	i, j := strings.Index(yaml, "sinks:\n"), strings.Index(yaml, "log:\n")
-	yaml = yaml[:i] + fmt.Sprintf("sinks:\n  - type: syslog\n    address: %s\n    facility: local3\n    batch: {max_events: 500}\n", addr) + yaml[j:]
+	yaml = withSinks(yaml, fmt.Sprintf("sinks:\n  - type: syslog\n    address: %s\n    facility: local3\n    batch: {max_events: 500}\n", addr))
 	stderr := runBackfill(t, yaml, 0)
 	// What the agent wrote may still be in the sockets' buffers.
 	deadline := time.Now().Add(30 * time.Second)
