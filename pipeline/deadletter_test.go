@@ -5,28 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/logship/logship/event"
+	"github.com/logship/logship/internal/fsizelimit"
 )
-
-// deadLetterChildEnv makes the test binary play the child of
-// TestDeadLetterShortWrite: RLIMIT_FSIZE limits every file of the process
-// that sets it.
-const deadLetterChildEnv = "LOGSHIP_DEADLETTER_FSIZE_CHILD"
-
-func setFileSizeLimit(n uint64) error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
-		return err
-	}
-	lim.Cur = min(n, lim.Max)
-	return syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim)
-}
 
 func deadEvents(ids ...string) []event.Event {
 	var es []event.Event
@@ -49,14 +34,14 @@ func deadLetterChild(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := setFileSizeLimit(uint64(st.Size()) + 40); err != nil {
+	if err := fsizelimit.Set(uint64(st.Size()) + 40); err != nil {
 		return err
 	}
 	b := deadEvents("b1", "b2")
 	if err := d.write("http", "refused", b); err == nil {
 		return fmt.Errorf("write past RLIMIT_FSIZE succeeded")
 	}
-	if err := setFileSizeLimit(^uint64(0)); err != nil {
+	if err := fsizelimit.Set(^uint64(0)); err != nil {
 		return err
 	}
 	return d.write("http", "refused", b)
@@ -65,19 +50,11 @@ func deadLetterChild(path string) error {
 // TestDeadLetterShortWrite: a dead-letter write cut short (disk full, file
 // size limit) leaves no partial line for the retry to glue onto.
 func TestDeadLetterShortWrite(t *testing.T) {
-	if p := os.Getenv(deadLetterChildEnv); p != "" {
-		if err := deadLetterChild(p); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(3)
-		}
+	if fsizelimit.Child(deadLetterChild) {
 		return
 	}
 	path := filepath.Join(t.TempDir(), "dead-letter.ndjson")
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestDeadLetterShortWrite$", "-test.count=1")
-	cmd.Env = append(os.Environ(), deadLetterChildEnv+"="+path)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("child: %v: %s", err, out)
-	}
+	fsizelimit.RunChild(t, "TestDeadLetterShortWrite", path)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -6,56 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/logship/logship/event"
+	"github.com/logship/logship/internal/fsizelimit"
 )
-
-// fsizeChildEnv makes the test binary play the child of a short-write
-// test: a process of its own, since RLIMIT_FSIZE limits every file the
-// process writes.
-const fsizeChildEnv = "LOGSHIP_FILE_FSIZE_CHILD"
-
-// setFileSizeLimit sets the soft RLIMIT_FSIZE of this process (the hard
-// limit stays, so the soft one can be raised again). Go ignores SIGXFSZ:
-// a write past the limit fails with EFBIG after writing what fits.
-func setFileSizeLimit(n uint64) error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
-		return err
-	}
-	lim.Cur = min(n, lim.Max)
-	return syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim)
-}
-
-// runChild runs the test named test in a child process with
-// fsizeChildEnv=arg, and fails t if the child fails.
-func runChild(t *testing.T, test, arg string) {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), fsizeChildEnv+"="+arg)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("child: %v: %s", err, out)
-	}
-}
-
-// childMain runs f as the child's body when fsizeChildEnv is set, and
-// reports whether it did.
-func childMain(f func(arg string) error) bool {
-	arg := os.Getenv(fsizeChildEnv)
-	if arg == "" {
-		return false
-	}
-	if err := f(arg); err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		os.Exit(3)
-	}
-	return true
-}
 
 // bigBatch is a batch of lines much longer than their journal records,
 // so that a file-size limit can fall inside the data file's write while
@@ -106,14 +63,14 @@ func shortWriteChild(arg string) error {
 	if err != nil {
 		return err
 	}
-	if err := setFileSizeLimit(uint64(st.Size()) + 12); err != nil {
+	if err := fsizelimit.Set(uint64(st.Size()) + 12); err != nil {
 		return err
 	}
 	b := bigBatch("s", "a2", "b1", "b2", "b3")
 	if err := s.Write(ctx, b); err == nil {
 		return fmt.Errorf("write past RLIMIT_FSIZE succeeded")
 	}
-	if err := setFileSizeLimit(^uint64(0)); err != nil {
+	if err := fsizelimit.Set(^uint64(0)); err != nil {
 		return err
 	}
 	if err := s.Write(ctx, b); err != nil {
@@ -129,13 +86,13 @@ func shortWriteChild(arg string) error {
 // the replayed events the file already held; and the journal must still
 // reconcile a replay after a crash.
 func TestShortWriteLeavesNoTornLine(t *testing.T) {
-	if childMain(shortWriteChild) {
+	if fsizelimit.Child(shortWriteChild) {
 		return
 	}
 	for _, mode := range []string{"data", "journal"} {
 		t.Run(mode, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "out.ndjson")
-			runChild(t, "TestShortWriteLeavesNoTornLine", mode+":"+path)
+			fsizelimit.RunChild(t, "TestShortWriteLeavesNoTornLine", mode+":"+path)
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
@@ -184,14 +141,14 @@ func failedCutChild(path string) error {
 		}
 		return f.Truncate(size)
 	}
-	if err := setFileSizeLimit(uint64(st.Size()) + 12); err != nil {
+	if err := fsizelimit.Set(uint64(st.Size()) + 12); err != nil {
 		return err
 	}
 	b := bigBatch("s", "b1", "b2")
 	if err := s.Write(ctx, b); err == nil {
 		return fmt.Errorf("write past RLIMIT_FSIZE succeeded")
 	}
-	if err := setFileSizeLimit(^uint64(0)); err != nil {
+	if err := fsizelimit.Set(^uint64(0)); err != nil {
 		return err
 	}
 	torn, err := os.Stat(path)
@@ -214,11 +171,11 @@ func failedCutChild(path string) error {
 }
 
 func TestShortWriteWithFailedCutRefusesWrites(t *testing.T) {
-	if childMain(failedCutChild) {
+	if fsizelimit.Child(failedCutChild) {
 		return
 	}
 	path := filepath.Join(t.TempDir(), "out.ndjson")
-	runChild(t, "TestShortWriteWithFailedCutRefusesWrites", path)
+	fsizelimit.RunChild(t, "TestShortWriteWithFailedCutRefusesWrites", path)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
