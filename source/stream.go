@@ -192,8 +192,8 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 
 	res := attemptResult{reason: "closed", opened: true}
 	// go-sse's scanner reads 4 KiB at a time; the transport's read buffer
-	// (readBuffer, see defaultClient) makes that one read of the
-	// connection per 32 KiB. No buffer of our own on top: it would be
+	// and its connection (adaptiveConn, see defaultClient) make that one
+	// read of the connection per 64 KiB while the stream is busy. No buffer of our own on top: it would be
 	// held by every stream (500 applications × 256 KiB was 128 MiB).
 	body := &watchedReader{r: resp.Body, wd: wd}
 	frameLimit := max(4*s.cfg.MaxEventBytes.Int(), 16<<20)
@@ -385,17 +385,14 @@ func SafeURL(raw string) string {
 	return u.String()
 }
 
-// readBuffer is the transport's read buffer, one per connection: the
-// default 4 KiB made a read system call per few lines, and it is held by
-// every stream, so it stays small.
-const readBuffer = 32 << 10
-
 func defaultClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	// The transport's own read buffer stays at its 4 KiB default (held
+	// by every stream); adaptiveConn reads 64 KiB at a time while a
+	// stream is busy (4 KiB made a read system call per few lines).
+	tr.DialContext = adaptiveDial((&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
 	tr.ResponseHeaderTimeout = 30 * time.Second
 	tr.MaxIdleConnsPerHost = 16
-	tr.ReadBufferSize = readBuffer
 	return &http.Client{Transport: tr}
 }
 

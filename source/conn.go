@@ -1,0 +1,81 @@
+package source
+
+import (
+	"context"
+	"net"
+	"sync"
+)
+
+// busyBuffer is the read buffer a connection borrows while its stream is
+// busy (a backfill, a burst): one read system call per 64 KiB instead of
+// one per few lines. An idle stream (a live application's few lines a
+// second, heartbeats) holds none: it reads straight into the transport's
+// small buffer, so that memory per followed application stays small.
+const busyBuffer = 64 << 10
+
+// busyBuffers lends the busy buffers; a stream returns its own when it
+// slows down, so a burst on one application after another reuses them.
+var busyBuffers = sync.Pool{New: func() any { b := make([]byte, busyBuffer); return &b }}
+
+// adaptiveConn reads its connection through a buffer it holds only while
+// the reads fill more than the caller asks for. A read that fills the
+// caller's whole slice says more is likely waiting: the next read goes into
+// a borrowed busyBuffer and the caller is served from it. A read into that
+// buffer that brings no more than the caller asked for says the stream has
+// slowed down: the buffer goes back once emptied, and reads go straight to
+// the caller again. Data is never held back: a read returns what one system
+// call brought. It is used by one reader at a time (the HTTP transport's),
+// as a net.Conn is.
+type adaptiveConn struct {
+	net.Conn
+	buf  *[]byte // borrowed while busy; nil while idle
+	r, w int     // (*buf)[r:w] is read and not yet handed out
+	err  error   // the error of the read that filled buf, once it is emptied
+}
+
+func (c *adaptiveConn) Read(p []byte) (int, error) {
+	if c.buf == nil {
+		n, err := c.Conn.Read(p)
+		if n == len(p) && n > 0 && err == nil {
+			c.buf = busyBuffers.Get().(*[]byte)
+		}
+		return n, err
+	}
+	if c.r == c.w {
+		if c.err != nil {
+			err := c.err
+			c.release()
+			return 0, err
+		}
+		n, err := c.Conn.Read(*c.buf)
+		if n <= len(p) {
+			// Slow again: hand it over and give the buffer back.
+			copy(p, (*c.buf)[:n])
+			c.release()
+			return n, err
+		}
+		c.r, c.w, c.err = 0, n, err
+	}
+	n := copy(p, (*c.buf)[c.r:c.w])
+	c.r += n
+	return n, nil
+}
+
+// release gives the busy buffer back (it must hold no unread bytes). A
+// connection closed while busy keeps its buffer for the garbage collector:
+// the transport may close it while its reader is in Read.
+func (c *adaptiveConn) release() {
+	busyBuffers.Put(c.buf)
+	c.buf, c.r, c.w, c.err = nil, 0, 0, nil
+}
+
+// adaptiveDial wraps dial's connections in adaptiveConn.
+func adaptiveDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &adaptiveConn{Conn: conn}, nil
+	}
+}

@@ -1,0 +1,156 @@
+package source
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"testing"
+	"time"
+)
+
+// countingConn counts the reads of the connection under an adaptiveConn.
+type countingConn struct {
+	net.Conn
+	reads int
+}
+
+func (c *countingConn) Read(p []byte) (int, error) { c.reads++; return c.Conn.Read(p) }
+
+// loopbackPair returns both ends of a TCP connection over loopback.
+func loopbackPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+func TestAdaptiveConnBusyThenIdle(t *testing.T) {
+	client, server := loopbackPair(t)
+	inner := &countingConn{Conn: client}
+	c := &adaptiveConn{Conn: inner}
+
+	// A burst of 1 MiB: read 4 KiB at a time as the transport does, it
+	// takes far fewer reads of the connection than 256, and arrives whole.
+	burst := make([]byte, 1<<20)
+	for i := range burst {
+		burst[i] = byte(rand.IntN(256))
+	}
+	go func() { _, _ = server.Write(burst) }()
+	got := make([]byte, 0, len(burst))
+	p := make([]byte, 4<<10)
+	for len(got) < len(burst) {
+		n, err := c.Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p[:n]...)
+	}
+	if !bytes.Equal(got, burst) {
+		t.Fatal("the burst arrived altered")
+	}
+	if inner.reads > 128 {
+		t.Errorf("%d reads of the connection for 1 MiB, want at most 128 (64 KiB each while busy)", inner.reads)
+	}
+
+	// Then a slow stream: a line at a time. Each read returns the line
+	// as soon as it is written, and the buffer goes back.
+	line := bytes.Repeat([]byte("x"), 600)
+	for i := range 5 {
+		if _, err := server.Write(line); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		read := 0
+		for read < len(line) {
+			if time.Now().After(deadline) {
+				t.Fatalf("line %d: only %d bytes read", i, read)
+			}
+			n, err := c.Read(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read += n
+		}
+		if read != len(line) {
+			t.Fatalf("line %d: read %d bytes, want %d", i, read, len(line))
+		}
+	}
+	if c.buf != nil {
+		t.Error("a slow stream still holds the busy buffer")
+	}
+}
+
+// scriptConn returns its reads from a script: data and an error together.
+type scriptConn struct {
+	net.Conn
+	reads []scriptRead
+}
+
+type scriptRead struct {
+	data []byte
+	err  error
+}
+
+func (c *scriptConn) Read(p []byte) (int, error) {
+	if len(c.reads) == 0 {
+		return 0, io.EOF
+	}
+	r := c.reads[0]
+	c.reads = c.reads[1:]
+	return copy(p, r.data), r.err
+}
+
+func TestAdaptiveConnErrorAfterData(t *testing.T) {
+	reset := errors.New("connection reset")
+	big := bytes.Repeat([]byte("y"), 10<<10)
+	c := &adaptiveConn{Conn: &scriptConn{reads: []scriptRead{
+		{data: bytes.Repeat([]byte("a"), 16)}, // fills p: borrow
+		{data: big, err: reset},               // more than p, with an error
+	}}}
+	p := make([]byte, 16)
+	if n, err := c.Read(p); n != 16 || err != nil {
+		t.Fatalf("first read: %d, %v", n, err)
+	}
+	if c.buf == nil {
+		t.Fatal("a read that filled p did not borrow the busy buffer")
+	}
+	total := 0
+	for {
+		n, err := c.Read(p)
+		total += n
+		if err != nil {
+			if !errors.Is(err, reset) {
+				t.Fatalf("error %v, want the connection's", err)
+			}
+			if n != 0 {
+				t.Fatalf("the error came with %d bytes", n)
+			}
+			break
+		}
+	}
+	if total != len(big) {
+		t.Fatalf("%d bytes before the error, want %d", total, len(big))
+	}
+	if c.buf != nil {
+		t.Error("the buffer was not given back after the error")
+	}
+}
