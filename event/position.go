@@ -104,6 +104,7 @@ type Window struct {
 	ahead    aheadHeap        // lines dated beyond MaxAhead, earliest first
 	horizon  Horizon
 	count    int64 // lines added, from the restored Position's Delivered
+	peak     int   // the most ids held since the map was last made
 }
 
 // NewWindow returns an empty Window keeping ids within lookback of the
@@ -222,11 +223,30 @@ func (w *Window) prune(cutoff int64) {
 	for len(w.ahead) > 0 && w.ahead[0].Date < cutoff {
 		w.forget(heap.Pop(&w.ahead).(Seen))
 	}
-	// Compact once the dead head is at least half of the queue.
-	if w.head > 1024 && w.head*2 >= len(w.order) {
-		n := copy(w.order, w.order[w.head:])
-		clear(w.order[n:])
-		w.order, w.head = w.order[:n], 0
+	// Compact once the dead head is a third of the queue (a live stream
+	// of 20 lines a second keeps ~200; waiting for a dead head of 1,024
+	// held 2,048 entries per stream); after a burst, give the memory
+	// back: a queue or map four times larger than what it holds shrinks.
+	if w.head >= 32 && w.head*3 >= len(w.order) {
+		live := w.order[w.head:]
+		if cap(w.order) >= 256 && cap(w.order) > 4*len(live) {
+			w.order = append(make([]Seen, 0, 2*len(live)), live...)
+		} else {
+			n := copy(w.order, live)
+			clear(w.order[n:])
+			w.order = w.order[:n]
+		}
+		w.head = 0
+	}
+	if n := len(w.ids); n > w.peak {
+		w.peak = n
+	} else if w.peak >= 1024 && n*4 < w.peak {
+		// Go's maps do not shrink: copy into one sized for what is left.
+		ids := make(map[string]int64, 2*n)
+		for id, d := range w.ids {
+			ids[id] = d
+		}
+		w.ids, w.peak = ids, n
 	}
 }
 

@@ -62,6 +62,46 @@ func TestWindowStaysBounded(t *testing.T) {
 	}
 }
 
+// TestWindowShrinksAfterBurst: a live stream's window holds about its
+// look-back's lines, not the 1,024 dead entries it once waited for, and
+// after a burst its queue and map shrink back (issue 11: memory per
+// followed application).
+func TestWindowShrinksAfterBurst(t *testing.T) {
+	w := NewWindow(10 * time.Second)
+	ms := int64(time.Millisecond)
+	date := int64(0)
+	add := func(n int, step int64) {
+		for range n {
+			date += step
+			w.Add("id"+itoa(date), date)
+		}
+	}
+	add(2000, 50*ms) // 20 lines a second: ~200 in the window
+	if c := cap(w.order); c > 512 {
+		t.Errorf("a 20-lines-a-second stream's queue has capacity %d, want at most 512", c)
+	}
+	add(100_000, ms/10) // a burst: 10,000 lines a second
+	if w.Len() < 50_000 {
+		t.Fatalf("the burst's window holds %d ids", w.Len())
+	}
+	add(2000, 50*ms) // slow again
+	if c := cap(w.order); c > 1024 {
+		t.Errorf("after the burst, the queue keeps capacity %d, want at most 1024", c)
+	}
+	if w.peak > 1024 {
+		t.Errorf("after the burst, the map was last made for %d ids, want it remade smaller", w.peak)
+	}
+	if n := w.Len(); n < 190 || n > 210 {
+		t.Errorf("window holds %d ids, want ~200", n)
+	}
+	// Every id of the last 10 s is still recognised.
+	for d := date; d > date-int64(10*time.Second); d -= 50 * ms {
+		if !w.Seen("id" + itoa(d)) {
+			t.Fatalf("id dated %d forgotten", d)
+		}
+	}
+}
+
 func itoa(i int64) string {
 	var b []byte
 	if i == 0 {
