@@ -76,8 +76,12 @@ type Store struct {
 // last written.
 type storeRecord struct {
 	appID string
-	cp    Checkpoint
-	raw   []byte
+	// cp is the record as Load returns it, when decoded: a record Save
+	// wrote keeps only raw (Load decodes it again), so that the store does
+	// not hold a second copy of every source's look-back ids.
+	cp      Checkpoint
+	decoded bool
+	raw     []byte
 }
 
 // Checkpoint is one source's saved state.
@@ -288,7 +292,7 @@ func (s *Store) decode(data []byte) error {
 		if err := json.Compact(&compact, raw); err != nil {
 			return err
 		}
-		s.records[r.Source] = &storeRecord{appID: r.ApplicationID, cp: cp, raw: compact.Bytes()}
+		s.records[r.Source] = &storeRecord{appID: r.ApplicationID, cp: cp, decoded: true, raw: compact.Bytes()}
 	}
 	return nil
 }
@@ -334,6 +338,17 @@ func (s *Store) Load(source, appID string) (Checkpoint, error) {
 		if r.appID != appID {
 			return Checkpoint{}, fmt.Errorf("checkpoint of source %s in %s belongs to application %s, not %s: remove its entry or rename the source",
 				source, filepath.Join(s.dir, checkpointFile), r.appID, appID)
+		}
+		if !r.decoded {
+			var rj recordJSON
+			if err := json.Unmarshal(r.raw, &rj); err != nil {
+				return Checkpoint{}, fmt.Errorf("checkpoint of source %s: %w", source, err)
+			}
+			cp, err := rj.checkpoint()
+			if err != nil {
+				return Checkpoint{}, fmt.Errorf("checkpoint of source %s: %w", source, err)
+			}
+			r.cp, r.decoded = cp, true
 		}
 		return r.cp, nil
 	}
@@ -427,11 +442,7 @@ func (s *Store) Save(sinks []string, states []SourceState) error {
 			delete(s.records, st.Source)
 			continue
 		}
-		cp := Checkpoint{Sinks: make(map[string]event.Position, len(sinks))}
-		for k, name := range sinks {
-			cp.Sinks[name] = st.Positions[k]
-		}
-		s.records[st.Source] = &storeRecord{appID: st.AppID, cp: cp, raw: raw}
+		s.records[st.Source] = &storeRecord{appID: st.AppID, raw: raw}
 	}
 	names := make([]string, 0, len(s.records))
 	for name := range s.records {
