@@ -44,6 +44,7 @@ measure() {
 }
 
 # 1. One stream.
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY}" = stream ]; then
 emulator 1 "$lines" 0 18931
 owner=$(awk '/owner_id:/ {print $2; exit}' "$work/emu.18931")
 app=$(awk '/application_id:/ {print $4; exit}' "$work/emu.18931")
@@ -80,38 +81,75 @@ if [ -n "${CLEVER_BIN:-}" ]; then
 else
   echo "clever logs: not installed (npm missing)"
 fi
+fi
 
 # 2. Many applications.
-emulator "$apps" 0 20 18932
-api=http://127.0.0.1:18932
-{
-  echo "api: {url: $api, token: bench-token}"
-  echo "state_dir: $work/state2"
-  echo "sources:"
-  awk '/application_id:/ {printf "  - {owner_id: %s, application_id: %s}\n", $2, $4}' "$work/emu.18932"
-  echo "sinks:"
-  echo "  - {type: file, path: $work/many.ndjson}"
-  echo "log: {level: warn}"
-} >"$work/many.yaml"
-"$ls" run --config "$work/many.yaml" >/dev/null 2>"$work/many.err" &
-agent=$!; pids+=($agent)
-sleep 5 # connect, settle
-hz=$(getconf CLK_TCK)
-t0=$(awk '{print $14+$15}' "/proc/$agent/stat"); s0=$(date +%s.%N); peak=0; l0=$(wc -l <"$work/many.ndjson" 2>/dev/null || echo 0)
-for _ in $(seq "$secs"); do
-  sleep 1
-  r=$(awk '/VmRSS/ {print $2}' "/proc/$agent/status"); [ "$r" -gt "$peak" ] && peak=$r
-done
-t1=$(awk '{print $14+$15}' "/proc/$agent/stat"); s1=$(date +%s.%N); l1=$(wc -l <"$work/many.ndjson")
-hwm=$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")
-echo "== $apps applications x 20 lines/s into one file sink, ${secs}s sampled after 5s"
-awk -v a="$apps" -v t0="$t0" -v t1="$t1" -v s0="$s0" -v s1="$s1" -v hz="$hz" -v peak="$peak" -v hwm="$hwm" -v l0="$l0" -v l1="$l1" 'BEGIN {
-  printf "CPU %.1f %% of one core, RSS %.1f MiB (peak sampled), %.1f MiB (VmHWM), %.0f lines/s delivered\n",
-    100*(t1-t0)/hz/(s1-s0), peak/1024, hwm/1024, (l1-l0)/(s1-s0) }'
-kill "${pids[@]}" 2>/dev/null || true; pids=()
+# many BIN LABEL: runs BIN (a logship binary) against the many-application
+# emulator for BENCH_SECONDS after a settling time, prints CPU and RSS.
+# With BENCH_PROFILE=DIR, also saves a CPU profile (over the sampling) and
+# a heap profile (at its end) of that run into DIR (LOGSHIP_DEBUG_PPROF).
+many() {
+  local bin="$1" label="$2" n="$3"
+  local metrics="" port=$((18940 + n))
+  [ -n "${BENCH_PROFILE:-}" ] && metrics="metrics: {listen: 127.0.0.1:$port}"
+  {
+    echo "api: {url: $api, token: bench-token}"
+    echo "state_dir: $work/state2.$n"
+    echo "sources:"
+    awk '/application_id:/ {printf "  - {owner_id: %s, application_id: %s}\n", $2, $4}' "$work/emu.18932"
+    echo "sinks:"
+    echo "  - {type: file, path: $work/many.$n.ndjson}"
+    echo "log: {level: warn}"
+    echo "$metrics"
+  } >"$work/many.yaml"
+  LOGSHIP_DEBUG_PPROF=1 "$bin" run --config "$work/many.yaml" >/dev/null 2>"$work/many.err" &
+  local agent=$!; pids+=($agent)
+  sleep "$settle" # connect, settle
+  local hz; hz=$(getconf CLK_TCK)
+  local t0 s0 l0 t1 s1 l1 hwm peak=0 r prof=""
+  if [ -n "${BENCH_PROFILE:-}" ]; then
+    mkdir -p "$BENCH_PROFILE"
+    curl -s -o "$BENCH_PROFILE/cpu.$label.pprof" "http://127.0.0.1:$port/debug/pprof/profile?seconds=$((secs - 1))" & prof=$!
+  fi
+  t0=$(awk '{print $14+$15}' "/proc/$agent/stat"); s0=$(date +%s.%N); l0=$(wc -l <"$work/many.$n.ndjson" 2>/dev/null || echo 0)
+  for _ in $(seq "$secs"); do
+    sleep 1
+    r=$(awk '/VmRSS/ {print $2}' "/proc/$agent/status"); [ "$r" -gt "$peak" ] && peak=$r
+  done
+  t1=$(awk '{print $14+$15}' "/proc/$agent/stat"); s1=$(date +%s.%N); l1=$(wc -l <"$work/many.$n.ndjson")
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")
+  if [ -n "$prof" ]; then
+    wait "$prof" || true
+    curl -s -o "$BENCH_PROFILE/heap.$label.pprof" "http://127.0.0.1:$port/debug/pprof/heap"
+    curl -s -o "$BENCH_PROFILE/goroutine.$label.txt" "http://127.0.0.1:$port/debug/pprof/goroutine?debug=1"
+    curl -s "http://127.0.0.1:$port/metrics" | grep -E '^go_(memstats|gc|goroutines|sched)' >"$BENCH_PROFILE/memstats.$label.txt" || true
+    grep -E '^(Vm|Rss)' "/proc/$agent/status" >>"$BENCH_PROFILE/memstats.$label.txt"
+  fi
+  awk -v lb="$label" -v t0="$t0" -v t1="$t1" -v s0="$s0" -v s1="$s1" -v hz="$hz" -v peak="$peak" -v hwm="$hwm" -v l0="$l0" -v l1="$l1" 'BEGIN {
+    printf "%-10s CPU %.1f %% of one core (%.2f s CPU), RSS %.1f MiB (peak sampled), %.1f MiB (VmHWM), %.0f lines/s delivered\n",
+      lb, 100*(t1-t0)/hz/(s1-s0), (t1-t0)/hz, peak/1024, hwm/1024, (l1-l0)/(s1-s0) }'
+  kill "$agent" 2>/dev/null || true; wait "$agent" 2>/dev/null || true
+}
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY}" = apps ]; then
+  emulator "$apps" 0 20 18932
+  api=http://127.0.0.1:18932
+  settle=$(( apps / 100 > 5 ? apps / 100 : 5 ))
+  echo "== $apps applications x 20 lines/s into one file sink, ${secs}s sampled after ${settle}s ($(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  many "$ls" logship 0
+  # BENCH_COMPARE=BIN: the same measure for another logship binary (a
+  # baseline build), alternated with this one, in the same run.
+  if [ -n "${BENCH_COMPARE:-}" ]; then
+    many "$BENCH_COMPARE" compare 1
+    many "$ls" logship 2
+    many "$BENCH_COMPARE" compare 3
+  fi
+  echo "   (load at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
+  kill "${pids[@]}" 2>/dev/null || true; pids=()
+fi
 
 # 3. Go benchmarks: allocations per line (process incl. the in-process
 #    emulator) and enrichment's cost per line.
+[ -n "${BENCH_ONLY:-}" ] && exit 0
 echo "== Go benchmarks"
 go test -run '^$' -bench 'StreamToFile/fsync=batch' -benchtime 100000x ./cmd/logship/ | grep -E '^Benchmark'
 go test -run '^$' -bench 'Enrich' -benchmem ./enrich/ | grep -E '^Benchmark'

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -490,7 +491,13 @@ func buildSinks(cfg *config.Config, aio agentIO, log *zap.Logger, m *metrics.Met
 	return specs, nil
 }
 
-// serveOps serves /metrics, /healthz and /readyz on addr.
+// envPprof, set to 1, adds Go's profiles (/debug/pprof/) to the metrics
+// listener: for measuring (scripts/bench.sh), not for production (a profile
+// shows the heap's contents to whoever reaches the port).
+const envPprof = "LOGSHIP_DEBUG_PPROF"
+
+// serveOps serves /metrics, /healthz and /readyz on addr (and /debug/pprof/
+// when envPprof is 1).
 func serveOps(addr string, reg *prometheus.Registry, ready *readiness) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -510,6 +517,11 @@ func serveOps(addr string, reg *prometheus.Registry, ready *readiness) (*http.Se
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	if os.Getenv(envPprof) == "1" {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, ln.Addr().String(), nil
