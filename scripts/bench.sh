@@ -29,7 +29,8 @@ emulator() {
     --token bench-token --oauth-token oauth-token --oauth-secret oauth-secret >"$work/emu.$4" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do
-    [ "$(grep -c application_id: "$work/emu.$4" || true)" -ge "$1" ] && return 0
+    local listed; listed=$(grep -c application_id: "$work/emu.$4" 2>/dev/null || true)
+    [ "${listed:-0}" -ge "$1" ] && return 0
     sleep 0.1
   done
   echo "emulator did not start" >&2; cat "$work/emu.$4" >&2; exit 1
