@@ -29,7 +29,7 @@ type Config struct {
 	Enrichment Enrichment `yaml:"enrichment"`
 	// ShutdownTimeout bounds the drain at SIGTERM: after it, what is still in
 	// flight is abandoned (and not checkpointed). Default 30s.
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 
 	// sinkFactories are the sink types Parse was given, to name them in
 	// problems.
@@ -113,10 +113,10 @@ type Source struct {
 	// Lookback is how far before the newest delivered date a resume asks
 	// for (`since`), to catch lines that arrive out of date order. Default
 	// 10s.
-	Lookback time.Duration `yaml:"lookback"`
+	Lookback Duration `yaml:"lookback"`
 	// HeartbeatTimeout: a stream silent this long is dead and reconnected.
 	// Default 6s (the API sends a heartbeat about every 2s).
-	HeartbeatTimeout time.Duration `yaml:"heartbeat_timeout"`
+	HeartbeatTimeout Duration `yaml:"heartbeat_timeout"`
 	// MaxEventBytes: a log line larger than this goes to the dead-letter
 	// file instead of the sinks. Default 1 MiB.
 	MaxEventBytes ByteSize `yaml:"max_event_bytes"`
@@ -138,7 +138,7 @@ type Source struct {
 type Checkpoint struct {
 	// Interval between saves while running (default 1s); a clean stop
 	// always saves.
-	Interval time.Duration `yaml:"interval"`
+	Interval Duration `yaml:"interval"`
 }
 
 // Pipeline shapes events between the sources and the sinks. The stages
@@ -219,9 +219,9 @@ type Fields struct {
 // Batch says when a batch is handed to a sink: as soon as it holds
 // MaxEvents events or MaxBytes bytes, or MaxWait after its first event.
 type Batch struct {
-	MaxEvents int           `yaml:"max_events"` // default 1000
-	MaxBytes  ByteSize      `yaml:"max_bytes"`  // default 1 MiB
-	MaxWait   time.Duration `yaml:"max_wait"`   // default 200ms
+	MaxEvents int      `yaml:"max_events"` // default 1000
+	MaxBytes  ByteSize `yaml:"max_bytes"`  // default 1 MiB
+	MaxWait   Duration `yaml:"max_wait"`   // default 200ms
 }
 
 // Buffer bounds the memory each sink may hold (queued and in flight).
@@ -253,10 +253,10 @@ type Metrics struct {
 type Ready struct {
 	// SourceDownAfter: a source unable to stream for longer makes logship
 	// not ready (default 60s).
-	SourceDownAfter time.Duration `yaml:"source_down_after"`
+	SourceDownAfter Duration `yaml:"source_down_after"`
 	// SinkFailingAfter: a sink whose writes have failed for longer makes
 	// logship not ready (default 60s).
-	SinkFailingAfter time.Duration `yaml:"sink_failing_after"`
+	SinkFailingAfter Duration `yaml:"sink_failing_after"`
 }
 
 // Log configures logship's own logs (on stderr).

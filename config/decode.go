@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -48,7 +47,6 @@ type nodeDecoder interface {
 type prefiller interface{ prefill() }
 
 var (
-	durationType    = reflect.TypeFor[time.Duration]()
 	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 )
 
@@ -121,10 +119,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			nd.decodeNode(d, n, path)
 			return
 		}
-	}
-	if v.Type() == durationType {
-		d.decodeDuration(n, v, path)
-		return
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
@@ -300,20 +294,6 @@ func (d *decoder) mergeSources(m *yaml.Node, path string) []*yaml.Node {
 	return nil
 }
 
-func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
-	const msg = "must be a duration such as 500ms, 2s or 1m30s"
-	if n.Kind != yaml.ScalarNode {
-		d.probs.add(path, msg)
-		return
-	}
-	dur, err := time.ParseDuration(n.Value)
-	if err != nil {
-		d.probs.add(path, msg)
-		return
-	}
-	v.SetInt(int64(dur))
-}
-
 func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.ScalarNode {
 		d.probs.add(path, "must be "+describe(v.Type()))
@@ -387,9 +367,6 @@ func describe(t reflect.Type) string {
 }
 
 func isScalarKind(t reflect.Type) bool {
-	if t == durationType {
-		return true
-	}
 	switch t.Kind() {
 	case reflect.Struct, reflect.Map, reflect.Slice, reflect.Array, reflect.Interface, reflect.Pointer:
 		return false

@@ -107,10 +107,10 @@ func TestSinkTypeStructs(t *testing.T) {
 	if fileOf(c, 1).Path != "/a.ndjson" || c.Sinks[1].Type != "file" {
 		t.Errorf("file sink %+v", c.Sinks[1])
 	}
-	if httpOf(c, 2).Timeout != 3*time.Second || c.Sinks[2].Type != "http" {
+	if (httpOf(c, 2).Timeout).D() != 3*time.Second || c.Sinks[2].Type != "http" {
 		t.Errorf("http sink timeout %v, kafka part %v", httpOf(c, 2).Timeout, kafkaOf(c, 2).Timeout)
 	}
-	if kafkaOf(c, 3).Timeout != 4*time.Second || kafkaOf(c, 3).Topic != "t" || c.Sinks[3].Type != "kafka" {
+	if (kafkaOf(c, 3).Timeout).D() != 4*time.Second || kafkaOf(c, 3).Topic != "t" || c.Sinks[3].Type != "kafka" {
 		t.Errorf("kafka sink %+v", c.Sinks[3])
 	}
 }
@@ -190,7 +190,7 @@ sinks:
 		t.Errorf("ints: %+v", s)
 	}
 	p := c.Pipeline
-	if p.Throttle.Rate != 25 || p.Batch.MaxBytes != 1_500_000 || p.Batch.MaxWait != 90*time.Second || p.Buffer.MaxBytes != 1<<30 {
+	if p.Throttle.Rate != 25 || p.Batch.MaxBytes != 1_500_000 || p.Batch.MaxWait.D() != 90*time.Second || p.Buffer.MaxBytes != 1<<30 {
 		t.Errorf("pipeline %+v", p)
 	}
 	if f := fileOf(c, 0); f.Mode != "0600" || f.ReconcileBytes != 100 {
@@ -225,6 +225,47 @@ func TestParseByteSize(t *testing.T) {
 	checkProblems(t, got, []string{"sources[0].limit: must be an integer"}, true)
 }
 
+func TestDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"500ms", 500 * time.Millisecond, true}, {"2s", 2 * time.Second, true}, {"1m30s", 90 * time.Second, true},
+		{"0", 0, true}, {"1h", time.Hour, true},
+		{"5", 0, false}, {"soon", 0, false}, {"", 0, false}, {"2 s", 0, false}, {"s3cr3t-token", 0, false},
+	}
+	for _, tt := range tests {
+		var got Duration
+		err := got.UnmarshalYAML(&yaml.Node{Kind: yaml.ScalarNode, Value: tt.in})
+		if got.D() != tt.want || (err == nil) != tt.ok {
+			t.Errorf("Duration %q = %v, %v; want %v, %v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if err != nil && len(tt.in) > 2 && strings.Contains(err.Error(), tt.in) {
+			t.Errorf("Duration %q: the error quotes the value: %v", tt.in, err)
+		}
+	}
+	// Written back as it is read.
+	if v, _ := Duration(90 * time.Second).MarshalYAML(); v != "1m30s" {
+		t.Errorf("MarshalYAML = %v", v)
+	}
+	// A duration is known by its type, not by its key's name: a duration
+	// under a list, inside a sink type's own keys, and an integer key whose
+	// name sounds like a duration.
+	got := parseProblems(t, base+"  - type: http\n    url: http://x\n    timeout: s3cr3t\n    retry: {max_elapsed: 1}\n", nil)
+	checkProblems(t, got, []string{
+		"sinks[1].timeout: must be a duration such as 500ms, 2s or 1m30s",
+		"sinks[1].retry.max_elapsed: must be a duration such as 500ms, 2s or 1m30s",
+	}, true)
+	for _, p := range got {
+		if strings.Contains(p, "s3cr3t") {
+			t.Errorf("a problem quotes the value: %v", p)
+		}
+	}
+	got = parseProblems(t, strings.Replace(base, "app_1\n", "app_1\n    throttle_per_ms: 1s\n", 1), nil)
+	checkProblems(t, got, []string{"sources[0].throttle_per_ms: must be an integer"}, true)
+}
+
 func TestMerge(t *testing.T) {
 	c := mustParse(t, base+`  - &f
     type: file
@@ -239,7 +280,7 @@ func TestMerge(t *testing.T) {
 	if fileOf(c, 2).Path != "/b" || c.Sinks[2].Type != "file" {
 		t.Errorf("merged sink %+v", c.Sinks[2])
 	}
-	if b := c.Sinks[2].Batch; b.MaxEvents != 9 || b.MaxWait != time.Second {
+	if b := c.Sinks[2].Batch; b.MaxEvents != 9 || b.MaxWait.D() != time.Second {
 		t.Errorf("merged batch %+v", b)
 	}
 	got := parseProblems(t, base+`  - <<: {type: file, path: /a, bogus: 1}
@@ -354,13 +395,13 @@ func TestSinkRetry(t *testing.T) {
     retry_initial_backoff: 2s
     retry_max_elapsed: 5m
 `, nil)
-	if r := c.Sinks[0].Retry; r != DefaultRetry || r.InitialBackoff != 500*time.Millisecond || r.MaxBackoff != 30*time.Second || r.MaxElapsed != 0 {
+	if r := c.Sinks[0].Retry; r != DefaultRetry || r.InitialBackoff.D() != 500*time.Millisecond || r.MaxBackoff.D() != 30*time.Second || r.MaxElapsed != 0 {
 		t.Errorf("default retry %+v", r)
 	}
-	if r := c.Sinks[1].Retry; r != (Retry{InitialBackoff: time.Second, MaxBackoff: time.Minute, MaxElapsed: time.Hour}) {
+	if r := c.Sinks[1].Retry; r != (Retry{InitialBackoff: Duration(time.Second), MaxBackoff: Duration(time.Minute), MaxElapsed: Duration(time.Hour)}) {
 		t.Errorf("retry %+v", r)
 	}
-	if r := c.Sinks[2].Retry; r != (Retry{InitialBackoff: 2 * time.Second, MaxBackoff: 30 * time.Second, MaxElapsed: 5 * time.Minute}) {
+	if r := c.Sinks[2].Retry; r != (Retry{InitialBackoff: Duration(2 * time.Second), MaxBackoff: Duration(30 * time.Second), MaxElapsed: Duration(5 * time.Minute)}) {
 		t.Errorf("retry from the older keys %+v", r)
 	}
 	out, err := c.Redacted()

@@ -32,18 +32,18 @@ func Default() *Config {
 			URL:   DefaultAPIURL,
 			OAuth: OAuth{Signature: "plaintext"},
 		},
-		Checkpoint: Checkpoint{Interval: time.Second},
+		Checkpoint: Checkpoint{Interval: Duration(time.Second)},
 		Pipeline: Pipeline{
 			Throttle: Throttle{Mode: "block"},
 			Fields:   Fields{AddKey: DefaultAddKey},
-			Batch:    Batch{MaxEvents: 1000, MaxBytes: 1 << 20, MaxWait: 200 * time.Millisecond},
+			Batch:    Batch{MaxEvents: 1000, MaxBytes: 1 << 20, MaxWait: Duration(200 * time.Millisecond)},
 			Buffer:   Buffer{MaxBytes: 64 << 20},
 			PushDown: true,
 		},
-		Metrics:         Metrics{Ready: Ready{SourceDownAfter: time.Minute, SinkFailingAfter: time.Minute}},
+		Metrics:         Metrics{Ready: Ready{SourceDownAfter: Duration(time.Minute), SinkFailingAfter: Duration(time.Minute)}},
 		Log:             Log{Level: "info", Format: "json"},
-		Enrichment:      Enrichment{Key: DefaultEnrichKey, TTL: 10 * time.Minute, MaxWait: 200 * time.Millisecond},
-		ShutdownTimeout: 30 * time.Second,
+		Enrichment:      Enrichment{Key: DefaultEnrichKey, TTL: Duration(10 * time.Minute), MaxWait: Duration(200 * time.Millisecond)},
+		ShutdownTimeout: Duration(30 * time.Second),
 	}
 }
 
@@ -68,8 +68,8 @@ func NewSink(typ string, settings SinkConfig) Sink {
 func (s *Source) prefill() {
 	s.ThrottleElements = 2000
 	s.ThrottlePerMs = 100
-	s.Lookback = 10 * time.Second
-	s.HeartbeatTimeout = 6 * time.Second
+	s.Lookback = Duration(10 * time.Second)
+	s.HeartbeatTimeout = Duration(6 * time.Second)
 	s.MaxEventBytes = 1 << 20
 	s.Enrich = true
 }
@@ -81,7 +81,7 @@ func (s *Sink) prefill() {
 }
 
 // DefaultRetry is every sink's default retry policy.
-var DefaultRetry = Retry{InitialBackoff: 500 * time.Millisecond, MaxBackoff: 30 * time.Second}
+var DefaultRetry = Retry{InitialBackoff: Duration(500 * time.Millisecond), MaxBackoff: Duration(30 * time.Second)}
 
 // resolve sets, after decoding, the defaults that depend on other keys:
 // source names and push-down, throttle burst, dead-letter path, sink

@@ -31,23 +31,23 @@ func TestDefaults(t *testing.T) {
 		{"source name", c.Sources[0].Name, "app_1"},
 		{"throttle_elements", c.Sources[0].ThrottleElements, 2000},
 		{"throttle_per_ms", c.Sources[0].ThrottlePerMs, 100},
-		{"lookback", c.Sources[0].Lookback, 10 * time.Second},
-		{"heartbeat_timeout", c.Sources[0].HeartbeatTimeout, 6 * time.Second},
+		{"lookback", c.Sources[0].Lookback, Duration(10 * time.Second)},
+		{"heartbeat_timeout", c.Sources[0].HeartbeatTimeout, Duration(6 * time.Second)},
 		{"max_event_bytes", c.Sources[0].MaxEventBytes, ByteSize(1 << 20)},
-		{"checkpoint.interval", c.Checkpoint.Interval, time.Second},
-		{"batch", c.Pipeline.Batch, Batch{MaxEvents: 1000, MaxBytes: 1 << 20, MaxWait: 200 * time.Millisecond}},
+		{"checkpoint.interval", c.Checkpoint.Interval, Duration(time.Second)},
+		{"batch", c.Pipeline.Batch, Batch{MaxEvents: 1000, MaxBytes: 1 << 20, MaxWait: Duration(200 * time.Millisecond)}},
 		{"buffer", c.Pipeline.Buffer, Buffer{MaxBytes: 64 << 20}},
 		{"throttle", c.Pipeline.Throttle, Throttle{Mode: "block"}},
 		{"dead_letter.path", c.DeadLetter.Path, "/state/dead-letter.ndjson"},
 		{"log", c.Log, Log{Level: "info", Format: "json"}},
-		{"shutdown_timeout", c.ShutdownTimeout, 30 * time.Second},
+		{"shutdown_timeout", c.ShutdownTimeout, Duration(30 * time.Second)},
 		{"metrics.listen", c.Metrics.Listen, ""},
 		{"stdout format", c.Sinks[0].Settings.(*testStdout).Format, "json"},
 		{"file", *fileOf(c, 1), testFile{Path: "/a", Mode: "0640", ReconcileBytes: 64 << 20}},
 		{"sink names", []string{c.Sinks[0].Name, c.Sinks[1].Name, c.Sinks[2].Name, c.Sinks[3].Name, c.Sinks[4].Name}, []string{"stdout", "file", "named", "file-3", "http"}},
 		{"in_flight", []int{c.Sinks[0].InFlight, c.Sinks[4].InFlight}, []int{1, 3}},
 		{"inherited batch", c.Sinks[1].Batch, c.Pipeline.Batch},
-		{"partial batch", c.Sinks[3].Batch, Batch{MaxEvents: 10, MaxBytes: 1 << 20, MaxWait: 200 * time.Millisecond}},
+		{"partial batch", c.Sinks[3].Batch, Batch{MaxEvents: 10, MaxBytes: 1 << 20, MaxWait: Duration(200 * time.Millisecond)}},
 		{"inherited buffer", c.Sinks[1].Buffer, Buffer{MaxBytes: 64 << 20}},
 		{"own buffer", c.Sinks[3].Buffer, Buffer{MaxBytes: 2 << 20}},
 		{"SinkBatch", c.SinkBatch(3), c.Sinks[3].Batch},
@@ -66,8 +66,8 @@ func TestDefaults(t *testing.T) {
 // configuration built in code.
 func TestSinkBatchUnresolved(t *testing.T) {
 	c := Default()
-	c.Sinks = []Sink{{Type: "stdout", Batch: Batch{MaxWait: time.Second}}}
-	if got, want := c.SinkBatch(0), (Batch{MaxEvents: 1000, MaxBytes: 1 << 20, MaxWait: time.Second}); got != want {
+	c.Sinks = []Sink{{Type: "stdout", Batch: Batch{MaxWait: Duration(time.Second)}}}
+	if got, want := c.SinkBatch(0), (Batch{MaxEvents: 1000, MaxBytes: 1 << 20, MaxWait: Duration(time.Second)}); got != want {
 		t.Errorf("SinkBatch = %+v, want %+v", got, want)
 	}
 	if got := c.SinkBuffer(0); got.MaxBytes != 64<<20 {

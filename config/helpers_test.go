@@ -140,7 +140,7 @@ func (c *testFile) LocalFile() (string, string) { return "path", c.Path }
 type testHTTP struct {
 	URL     string            `yaml:"url"`
 	Method  string            `yaml:"method"`
-	Timeout time.Duration     `yaml:"timeout"`
+	Timeout Duration          `yaml:"timeout"`
 	Headers map[string]Secret `yaml:"headers"`
 	Auth    struct {
 		Token    Secret `yaml:"token"`
@@ -174,9 +174,9 @@ func (c *testHTTP) Validate() Problems {
 
 // testKafka stands for the kafka sink's configuration.
 type testKafka struct {
-	Brokers []string      `yaml:"brokers"`
-	Topic   string        `yaml:"topic"`
-	Timeout time.Duration `yaml:"timeout"`
+	Brokers []string `yaml:"brokers"`
+	Topic   string   `yaml:"topic"`
+	Timeout Duration `yaml:"timeout"`
 	TLS     struct {
 		Enabled bool `yaml:"enabled"`
 	} `yaml:"tls"`
@@ -205,8 +205,8 @@ func kafkaOf(c *Config, i int) *testKafka { return c.Sinks[i].Settings.(*testKaf
 var testSinks = []SinkFactory{
 	{Type: "stdout", NewDefaultConfig: func() SinkConfig { return &testStdout{Format: "json"} }},
 	{Type: "file", NewDefaultConfig: func() SinkConfig { return &testFile{Mode: "0640", ReconcileBytes: 64 << 20} }},
-	{Type: "http", NewDefaultConfig: func() SinkConfig { return &testHTTP{Method: "POST", Timeout: 30 * time.Second} }},
-	{Type: "kafka", NewDefaultConfig: func() SinkConfig { return &testKafka{Timeout: 10 * time.Second} }},
+	{Type: "http", NewDefaultConfig: func() SinkConfig { return &testHTTP{Method: "POST", Timeout: Duration(30 * time.Second)} }},
+	{Type: "kafka", NewDefaultConfig: func() SinkConfig { return &testKafka{Timeout: Duration(10 * time.Second)} }},
 }
 
 // httpOf returns the settings of sink i, an http sink.

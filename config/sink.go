@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -41,28 +40,28 @@ type SinkResolver interface {
 // Retry-After is honoured even when it is longer.
 type Retry struct {
 	// InitialBackoff is the first bound (default 500ms).
-	InitialBackoff time.Duration `yaml:"initial_backoff"`
+	InitialBackoff Duration `yaml:"initial_backoff"`
 	// MaxBackoff caps the bound (default 30s).
-	MaxBackoff time.Duration `yaml:"max_backoff"`
+	MaxBackoff Duration `yaml:"max_backoff"`
 	// MaxElapsed is how long a batch is retried before it goes to the
 	// dead-letter file. 0 (default) retries without limit: the sink then
 	// applies backpressure while its receiver is down.
-	MaxElapsed time.Duration `yaml:"max_elapsed"`
+	MaxElapsed Duration `yaml:"max_elapsed"`
 }
 
 // retryAliases are Retry's keys as the http sink first spelled them.
 type retryAliases struct {
-	RetryInitialBackoff *time.Duration `yaml:"retry_initial_backoff,omitempty"`
-	RetryMaxBackoff     *time.Duration `yaml:"retry_max_backoff,omitempty"`
-	RetryMaxElapsed     *time.Duration `yaml:"retry_max_elapsed,omitempty"`
+	RetryInitialBackoff *Duration `yaml:"retry_initial_backoff,omitempty"`
+	RetryMaxBackoff     *Duration `yaml:"retry_max_backoff,omitempty"`
+	RetryMaxElapsed     *Duration `yaml:"retry_max_elapsed,omitempty"`
 }
 
 // applyRetryAliases moves the aliases into s.Retry; a key given both ways
 // (set holds the keys given under retry) is a problem at path.
 func (s *Sink) applyRetryAliases(ps *Problems, path string, set map[string]bool) {
 	for _, a := range []struct {
-		alias **time.Duration
-		to    *time.Duration
+		alias **Duration
+		to    *Duration
 		key   string
 	}{
 		{&s.RetryInitialBackoff, &s.Retry.InitialBackoff, "initial_backoff"},

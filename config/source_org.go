@@ -29,7 +29,7 @@ type Discover struct {
 	Exclude []string `yaml:"exclude"`
 	// Interval is how often the applications are listed (default 1m,
 	// at least 1s). A listing that fails keeps the current set.
-	Interval time.Duration `yaml:"interval"`
+	Interval Duration `yaml:"interval"`
 	// FromCreation (default true): an application that appears while
 	// logship runs, and has no checkpoint, is read from its creation date
 	// when that is within Retention, so that its first deployment's logs
@@ -39,7 +39,7 @@ type Discover struct {
 	FromCreation *bool `yaml:"from_creation"`
 	// Retention is how long the API keeps logs (default 168h): a creation
 	// date older than that is not used.
-	Retention time.Duration `yaml:"retention"`
+	Retention Duration `yaml:"retention"`
 	// Overrides change the source's settings for the applications they
 	// match; for each key, the last override that matches and sets it wins.
 	Overrides []Override `yaml:"overrides"`
@@ -124,11 +124,11 @@ type Enrichment struct {
 	Key string `yaml:"key"`
 	// TTL is how long a looked-up value is used before it is looked up
 	// again (default 10m; meanwhile the old value is used).
-	TTL time.Duration `yaml:"ttl"`
+	TTL Duration `yaml:"ttl"`
 	// MaxWait is how long lines wait for a look-up that an unknown id
 	// started (default 200ms); past it they go out without that part
 	// (counted in logship_enrich_missing_total). Zero: never wait.
-	MaxWait time.Duration `yaml:"max_wait"`
+	MaxWait Duration `yaml:"max_wait"`
 }
 
 // resolveDiscover sets a discovering source's defaults: its name (the
@@ -142,10 +142,10 @@ func (s *Source) resolveDiscover() {
 		s.Name = s.OwnerID
 	}
 	if d.Interval == 0 {
-		d.Interval = DefaultDiscoverInterval
+		d.Interval = Duration(DefaultDiscoverInterval)
 	}
 	if d.Retention == 0 {
-		d.Retention = DefaultRetention
+		d.Retention = Duration(DefaultRetention)
 	}
 }
 
@@ -184,7 +184,7 @@ func (s *Source) validateDiscover(ps *Problems, p string) {
 			ps.add(op+".throttle_per_ms", "must not be negative (0: the source's)")
 		}
 	}
-	if d.Interval < time.Second {
+	if d.Interval.D() < time.Second {
 		ps.add(p+".discover.interval", "must be at least 1s")
 	}
 	if d.Retention < 0 {

@@ -21,14 +21,14 @@ sinks:
   - type: stdout
 `, nil)
 	a, b := c.Sources[0], c.Sources[1]
-	if a.Name != "orga_1" || a.Discover.Interval != time.Minute || a.Discover.Retention != 7*24*time.Hour ||
+	if a.Name != "orga_1" || a.Discover.Interval.D() != time.Minute || a.Discover.Retention.D() != 7*24*time.Hour ||
 		!a.Discover.ReadsFromCreation() || !a.Enrich {
 		t.Errorf("defaults %+v %+v", a, *a.Discover)
 	}
-	if b.Name != "fronts" || b.Discover.Interval != 5*time.Second || b.Discover.ReadsFromCreation() || b.Enrich {
+	if b.Name != "fronts" || b.Discover.Interval.D() != 5*time.Second || b.Discover.ReadsFromCreation() || b.Enrich {
 		t.Errorf("set %+v %+v", b, *b.Discover)
 	}
-	if e := c.Enrichment; e.Key != "clevercloud" || e.TTL != 10*time.Minute || e.MaxWait != 200*time.Millisecond {
+	if e := c.Enrichment; e.Key != "clevercloud" || e.TTL.D() != 10*time.Minute || e.MaxWait.D() != 200*time.Millisecond {
 		t.Errorf("enrichment %+v", e)
 	}
 	for _, tt := range []struct {

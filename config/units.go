@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -42,6 +43,38 @@ func (b ByteSize) Int() int {
 	}
 	return int(b)
 }
+
+// Duration is a length of time. In YAML it is written as Go's
+// time.ParseDuration reads it: 500ms, 2s, 1m30s, 0. Every duration key of
+// the configuration has this type: what a key holds is decided by its
+// type, never by its name.
+type Duration time.Duration
+
+const durationMessage = "must be a duration such as 500ms, 2s or 1m30s"
+
+// UnmarshalYAML implements yaml.Unmarshaler. Its error never quotes the
+// value.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return errorString(durationMessage)
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return errorString(durationMessage)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler: the duration as UnmarshalYAML
+// reads it (1m30s).
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String returns d as time.Duration writes it.
+func (d Duration) String() string { return time.Duration(d).String() }
 
 // errorString is an error holding a fixed message.
 type errorString string

@@ -63,7 +63,7 @@ func TestValidate(t *testing.T) {
 		{"limit", func(c *Config) { c.Sources[0].Limit = -1 }, []string{"sources[0].limit: must not be negative (0: no limit)"}},
 		{"throttle_elements", func(c *Config) { c.Sources[0].ThrottleElements = 0 }, []string{"sources[0].throttle_elements: must be at least 1"}},
 		{"throttle_per_ms", func(c *Config) { c.Sources[0].ThrottlePerMs = -5 }, []string{"sources[0].throttle_per_ms: must be at least 1"}},
-		{"lookback", func(c *Config) { c.Sources[0].Lookback = -time.Second }, []string{"sources[0].lookback: must not be negative"}},
+		{"lookback", func(c *Config) { c.Sources[0].Lookback = Duration(-time.Second) }, []string{"sources[0].lookback: must not be negative"}},
 		{"heartbeat_timeout", func(c *Config) { c.Sources[0].HeartbeatTimeout = 0 }, []string{"sources[0].heartbeat_timeout: must be positive"}},
 		{"max_event_bytes", func(c *Config) { c.Sources[0].MaxEventBytes = 0 }, []string{"sources[0].max_event_bytes: must be at least 1"}},
 		{"empty instance id", func(c *Config) { c.Sources[0].InstanceIDs = []string{"i", " "} }, []string{"sources[0].instance_ids[1]: must not be empty"}},

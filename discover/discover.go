@@ -71,7 +71,7 @@ func New(opts Options) *Discoverer {
 		opts.Logger = zap.NewNop()
 	}
 	if opts.Discover.Interval <= 0 {
-		opts.Discover.Interval = config.DefaultDiscoverInterval
+		opts.Discover.Interval = config.Duration(config.DefaultDiscoverInterval)
 	}
 	return &Discoverer{opts: opts, log: opts.Logger, current: map[string]bool{}}
 }
@@ -94,7 +94,7 @@ func (e *RefusedError) Unwrap() error { return e.Err }
 // listing is refused (a *RefusedError); then it stops following every
 // application and returns.
 func (d *Discoverer) Run(ctx context.Context) error {
-	t := time.NewTicker(d.opts.Discover.Interval)
+	t := time.NewTicker(d.opts.Discover.Interval.D())
 	defer t.Stop()
 	for {
 		err := d.Poll(ctx)
@@ -195,9 +195,9 @@ func Since(d config.Discover, app cleverapi.Application, initial bool, now time.
 	created := app.Created()
 	retention := d.Retention
 	if retention <= 0 {
-		retention = config.DefaultRetention
+		retention = config.Duration(config.DefaultRetention)
 	}
-	if initial || !d.ReadsFromCreation() || created.IsZero() || now.Sub(created) > retention {
+	if initial || !d.ReadsFromCreation() || created.IsZero() || now.Sub(created) > retention.D() {
 		return time.Time{}
 	}
 	return created

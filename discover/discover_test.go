@@ -96,7 +96,7 @@ func TestSince(t *testing.T) {
 		{"appeared, recent", config.Discover{}, app(now.Add(-time.Hour)), false, now.Add(-time.Hour)},
 		{"found at start", config.Discover{}, app(now.Add(-time.Hour)), true, time.Time{}},
 		{"older than the retention", config.Discover{}, app(now.Add(-8 * 24 * time.Hour)), false, time.Time{}},
-		{"shorter retention", config.Discover{Retention: 30 * time.Minute}, app(now.Add(-time.Hour)), false, time.Time{}},
+		{"shorter retention", config.Discover{Retention: config.Duration(30 * time.Minute)}, app(now.Add(-time.Hour)), false, time.Time{}},
 		{"from_creation off", config.Discover{FromCreation: &off}, app(now.Add(-time.Hour)), false, time.Time{}},
 		{"no creation date", config.Discover{}, cleverapi.Application{ID: "app_1"}, false, time.Time{}},
 	}

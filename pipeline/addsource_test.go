@@ -17,7 +17,7 @@ func TestAddSource(t *testing.T) {
 	}
 	sink := &memSink{}
 	p := startPipeline(t, Options{Store: store, CheckpointInterval: 10 * time.Millisecond,
-		Sinks: []SinkSpec{{Name: "mem", Sink: sink, Batch: config.Batch{MaxEvents: 10, MaxBytes: 1 << 20, MaxWait: time.Millisecond},
+		Sinks: []SinkSpec{{Name: "mem", Sink: sink, Batch: config.Batch{MaxEvents: 10, MaxBytes: 1 << 20, MaxWait: config.Duration(time.Millisecond)},
 			Buffer: config.Buffer{MaxBytes: 1 << 20}, InFlight: 1}}})
 	const n = 200
 	done := make(chan struct{})

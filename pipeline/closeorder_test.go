@@ -36,7 +36,7 @@ func TestCloseSyncsSinksBeforeSaving(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.ndjson")
 	cfg := file.NewDefaultConfig()
-	cfg.Path, cfg.Fsync, cfg.FsyncInterval = out, "interval", time.Hour
+	cfg.Path, cfg.Fsync, cfg.FsyncInterval = out, "interval", config.Duration(time.Hour)
 	fs, err := file.New(cfg, file.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestCloseSyncsSinksBeforeSaving(t *testing.T) {
 	}
 	p, err := pipeline.New(pipeline.Options{
 		Sources:        []pipeline.Source{{Name: "s", AppID: "app_1"}},
-		Sinks:          []pipeline.SinkSpec{{Name: "file", Sink: sink, Batch: config.Batch{MaxWait: 10 * time.Millisecond}}},
+		Sinks:          []pipeline.SinkSpec{{Name: "file", Sink: sink, Batch: config.Batch{MaxWait: config.Duration(10 * time.Millisecond)}}},
 		Store:          store,
 		DeadLetterPath: filepath.Join(dir, "dead.ndjson"),
 		// No periodic save: the only one is Close's.

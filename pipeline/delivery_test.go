@@ -49,9 +49,9 @@ func TestStuckDropNewestSink(t *testing.T) {
 	stuck, healthy := &memSink{}, &memSink{}
 	m := metrics.New()
 	specs := []SinkSpec{
-		{Name: "stuck", Sink: stuck, Batch: config.Batch{MaxEvents: 100, MaxWait: 10 * time.Millisecond},
+		{Name: "stuck", Sink: stuck, Batch: config.Batch{MaxEvents: 100, MaxWait: config.Duration(10 * time.Millisecond)},
 			Buffer: config.Buffer{MaxBytes: 64 << 10, WhenFull: "drop_newest"}},
-		{Name: "healthy", Sink: healthy, Batch: config.Batch{MaxEvents: 100, MaxWait: 10 * time.Millisecond},
+		{Name: "healthy", Sink: healthy, Batch: config.Batch{MaxEvents: 100, MaxWait: config.Duration(10 * time.Millisecond)},
 			Buffer: config.Buffer{MaxBytes: 256 << 10}},
 	}
 	p, err := New(Options{Sources: []Source{{Name: "s", AppID: "app_1", Lookback: lookback}}, Sinks: specs,

@@ -85,7 +85,7 @@ func newLane(p *Pipeline, idx int, spec SinkSpec, writeCtx context.Context) *lan
 		spec.Batch.MaxBytes = 1 << 20
 	}
 	if spec.Batch.MaxWait <= 0 {
-		spec.Batch.MaxWait = 200 * time.Millisecond
+		spec.Batch.MaxWait = config.Duration(200 * time.Millisecond)
 	}
 	if spec.Buffer.MaxBytes <= 0 {
 		spec.Buffer.MaxBytes = 64 << 20
@@ -158,7 +158,7 @@ func (l *lane) add(e event.Event) {
 		l.cur = l.pool.Get().(*event.Batch)
 		l.born[l.cur] = time.Now()
 		gen := l.curGen.Load()
-		time.AfterFunc(l.spec.Batch.MaxWait, func() { l.timeout(gen) })
+		time.AfterFunc(l.spec.Batch.MaxWait.D(), func() { l.timeout(gen) })
 	}
 	l.cur.Add(e)
 	l.held += l.cost(&e)

@@ -27,7 +27,7 @@ func BenchmarkCheckpointRound500(b *testing.B) {
 	}
 	sink := &memSink{}
 	p, err := New(Options{Sources: streams, Store: store, CheckpointInterval: time.Hour, DeadLetterPath: b.TempDir() + "/dead",
-		Sinks: []SinkSpec{{Name: "file", Sink: sink, Batch: config.Batch{MaxEvents: sources, MaxWait: time.Hour}}}})
+		Sinks: []SinkSpec{{Name: "file", Sink: sink, Batch: config.Batch{MaxEvents: sources, MaxWait: config.Duration(time.Hour)}}}})
 	if err != nil {
 		b.Fatal(err)
 	}

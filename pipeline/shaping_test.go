@@ -48,7 +48,7 @@ func TestThrottleBlockRate(t *testing.T) {
 	const n, rate, burst = 20_000, 10_000.0, 100
 	sink := &memSink{}
 	p := startPipeline(t, Options{
-		Sinks:    []SinkSpec{{Name: "mem", Sink: sink, Batch: config.Batch{MaxWait: 10 * time.Millisecond}}},
+		Sinks:    []SinkSpec{{Name: "mem", Sink: sink, Batch: config.Batch{MaxWait: config.Duration(10 * time.Millisecond)}}},
 		Throttle: config.Throttle{Rate: rate, Burst: burst, Mode: "block"},
 	})
 	ids := make([]string, n)
@@ -87,7 +87,7 @@ func TestThrottleDropBound(t *testing.T) {
 	sink := &memSink{}
 	m := metrics.New()
 	p := startPipeline(t, Options{
-		Sinks:    []SinkSpec{{Name: "mem", Sink: sink, Batch: config.Batch{MaxWait: 10 * time.Millisecond}}},
+		Sinks:    []SinkSpec{{Name: "mem", Sink: sink, Batch: config.Batch{MaxWait: config.Duration(10 * time.Millisecond)}}},
 		Throttle: config.Throttle{Rate: rate, Burst: burst, Mode: "drop"},
 		Metrics:  m,
 	})
@@ -189,7 +189,7 @@ func TestBufferBlockBoundsMemory(t *testing.T) {
 	release := sink.hold()
 	defer release()
 	p := startPipeline(t, Options{Sinks: []SinkSpec{{Name: "mem", Sink: sink,
-		Batch:  config.Batch{MaxEvents: 10, MaxBytes: 16 << 10, MaxWait: 5 * time.Millisecond},
+		Batch:  config.Batch{MaxEvents: 10, MaxBytes: 16 << 10, MaxWait: config.Duration(5 * time.Millisecond)},
 		Buffer: config.Buffer{MaxBytes: bound}}}})
 	var ids []string
 	for i := 0; ; i++ {
@@ -238,7 +238,7 @@ func TestBufferDropNewest(t *testing.T) {
 	defer release()
 	m := metrics.New()
 	p := startPipeline(t, Options{Metrics: m, Sinks: []SinkSpec{
-		{Name: "slow", Sink: slow, Batch: config.Batch{MaxEvents: 10, MaxBytes: 8 << 10, MaxWait: 5 * time.Millisecond},
+		{Name: "slow", Sink: slow, Batch: config.Batch{MaxEvents: 10, MaxBytes: 8 << 10, MaxWait: config.Duration(5 * time.Millisecond)},
 			Buffer: config.Buffer{MaxBytes: 32 << 10, WhenFull: "drop_newest"}},
 		{Name: "fast", Sink: fast},
 	}})

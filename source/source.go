@@ -141,7 +141,7 @@ func New(api string, cfg config.Source, opts Options) *Source {
 		opts: opts,
 		log:  opts.Logger.With(zap.String("source", cfg.Name)),
 		m:    opts.Metrics,
-		win:  event.NewWindow(cfg.Lookback),
+		win:  event.NewWindow(cfg.Lookback.D()),
 	}
 	s.fields, _ = RequestFields(cfg)
 	s.received = s.m.Received.WithLabelValues(cfg.Name)

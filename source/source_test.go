@@ -70,7 +70,7 @@ func sourceConfig(app emulator.App) config.Source {
 	s.Name = app.ID
 	s.SinceTime, s.UntilTime = app.Start.Add(-time.Minute), app.Start.Add(time.Hour)
 	s.ThrottleElements, s.ThrottlePerMs = 5000, 10
-	s.Lookback, s.HeartbeatTimeout = 3*time.Second, 3*time.Second
+	s.Lookback, s.HeartbeatTimeout = config.Duration(3*time.Second), config.Duration(3*time.Second)
 	return s
 }
 
@@ -139,7 +139,7 @@ func TestSafeURL(t *testing.T) {
 // error either.
 func TestConnectErrorHidesUserInfo(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	cfg := withDefaults(config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: time.Now(), Lookback: time.Second, HeartbeatTimeout: time.Second})
+	cfg := withDefaults(config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: time.Now(), Lookback: config.Duration(time.Second), HeartbeatTimeout: config.Duration(time.Second)})
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
 	// Port 1 on loopback refuses the connection.
@@ -245,7 +245,7 @@ func TestSubMillisecondDates(t *testing.T) {
 		{"c", t0.Add(time.Second + 700*time.Microsecond)},
 	}
 	api, conns := scriptServer(t, lines, 2)
-	cfg := withDefaults(config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: t0, Lookback: time.Second, HeartbeatTimeout: 3 * time.Second})
+	cfg := withDefaults(config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: t0, Lookback: config.Duration(time.Second), HeartbeatTimeout: config.Duration(3 * time.Second)})
 	got := runSource(t, api, cfg, Options{}).ids()
 	if want := []string{"a", "b", "c"}; !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
@@ -320,7 +320,7 @@ func TestLimitServerCountsMalformed(t *testing.T) {
 		fmt.Fprint(w, "event: END_OF_STREAM\ndata: {\"endedBy\":\"LIMIT_REACHED\"}\n\n")
 	}))
 	t.Cleanup(srv.Close)
-	cfg := withDefaults(config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: t0, Limit: 5, Lookback: time.Second, HeartbeatTimeout: 3 * time.Second})
+	cfg := withDefaults(config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: t0, Limit: 5, Lookback: config.Duration(time.Second), HeartbeatTimeout: config.Duration(3 * time.Second)})
 	got := runSource(t, srv.URL, cfg, Options{}).ids()
 	if want := []string{"l0", "l1", "l2", "l3", "l4"}; !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)

@@ -157,7 +157,7 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 
 	// The watchdog guards the connection too: a server that accepts and
 	// then never answers is as dead as a silent stream.
-	wd := newWatchdog(s.cfg.HeartbeatTimeout, func() { cancel(errSilent) })
+	wd := newWatchdog(s.cfg.HeartbeatTimeout.D(), func() { cancel(errSilent) })
 	defer wd.stop()
 	wd.arm()
 	resp, err := s.opts.Client.Do(req)

@@ -218,7 +218,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.
 	}
 	streams := make([]pipeline.Source, len(cfg.Sources))
 	for i, src := range cfg.Sources {
-		streams[i] = pipeline.Source{Name: src.Name, AppID: src.ApplicationID, Lookback: src.Lookback}
+		streams[i] = pipeline.Source{Name: src.Name, AppID: src.ApplicationID, Lookback: src.Lookback.D()}
 		if store != nil {
 			cp, err := store.Load(src.Name, src.ApplicationID)
 			if err != nil {
@@ -245,7 +245,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.
 		Fields:             cfg.Pipeline.Fields,
 		DeadLetterPath:     cfg.DeadLetter.Path,
 		Store:              store,
-		CheckpointInterval: cfg.Checkpoint.Interval,
+		CheckpointInterval: cfg.Checkpoint.Interval.D(),
 		Logger:             log,
 		Metrics:            m,
 	})
@@ -359,11 +359,11 @@ wait:
 	case ctx.Err() == nil && next != nil:
 		ready.notReady("reloading the configuration")
 		log.Info("reloading: sources stopped, draining in-flight batches before applying the new configuration",
-			zap.Duration("timeout", cfg.ShutdownTimeout))
+			zap.Duration("timeout", cfg.ShutdownTimeout.D()))
 	case ctx.Err() != nil:
 		next = nil
 		ready.notReady("draining")
-		log.Info("stopping: draining in-flight batches (a second SIGTERM or SIGINT stops at once)", zap.Duration("timeout", cfg.ShutdownTimeout))
+		log.Info("stopping: draining in-flight batches (a second SIGTERM or SIGINT stops at once)", zap.Duration("timeout", cfg.ShutdownTimeout.D()))
 	default:
 		next = nil
 		ready.notReady("draining")
@@ -373,13 +373,13 @@ wait:
 	}
 	timeout := cfg.ShutdownTimeout
 	if timeout <= 0 {
-		timeout = 30 * time.Second
+		timeout = config.Duration(30 * time.Second)
 	}
 	hard := context.Background()
 	if aio.signals != nil {
 		hard = aio.signals.hard
 	}
-	drainCtx, cancel := context.WithTimeout(hard, timeout)
+	drainCtx, cancel := context.WithTimeout(hard, timeout.D())
 	defer cancel()
 	closeErr := pipe.Close(drainCtx)
 	for i, s := range cfg.Sources {
@@ -419,8 +419,8 @@ func newEnricher(cfg *config.Config, auth source.Authorizer, log *zap.Logger, m 
 	return enrich.New(enrich.Options{
 		API:     &cleverapi.Client{Base: cfg.API.URL, Auth: auth, UserAgent: "logship/" + versionString()},
 		Key:     e.Key,
-		TTL:     e.TTL,
-		MaxWait: e.MaxWait,
+		TTL:     e.TTL.D(),
+		MaxWait: e.MaxWait.D(),
 		Logger:  log,
 		Metrics: m,
 	})
@@ -462,9 +462,9 @@ func buildSinks(cfg *config.Config, aio agentIO, log *zap.Logger, m *metrics.Met
 			Buffer:   cfg.SinkBuffer(i),
 			InFlight: sc.InFlight,
 			// The common retry policy, applied by the pipeline to every sink.
-			MinRetry:        sc.Retry.InitialBackoff,
-			MaxRetry:        sc.Retry.MaxBackoff,
-			RetryMaxElapsed: sc.Retry.MaxElapsed,
+			MinRetry:        sc.Retry.InitialBackoff.D(),
+			MaxRetry:        sc.Retry.MaxBackoff.D(),
+			RetryMaxElapsed: sc.Retry.MaxElapsed.D(),
 		}
 		f, ok := sinkTable.Lookup(sc.Type)
 		if !ok {

@@ -74,7 +74,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		src.Name, src.Since = a.Name, a.Start.Add(-time.Second).UTC().Format(time.RFC3339Nano)
 		cfg.Sources = append(cfg.Sources, src)
 	}
-	cfg.Pipeline.Batch.MaxWait = 100 * time.Millisecond
+	cfg.Pipeline.Batch.MaxWait = config.Duration(100 * time.Millisecond)
 	out := stdoutsink.NewDefaultConfig()
 	out.Format = *format
 	cfg.Sinks = []config.Sink{config.NewSink("stdout", out)}

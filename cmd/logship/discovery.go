@@ -83,7 +83,7 @@ func (f *followers) Start(app cleverapi.Application, initial bool) {
 			cp = c
 			start = cp.Resume(f.sinks, !sc.SinceTime.IsZero())
 		}
-		i = f.pipe.AddSource(pipeline.Source{Name: sc.Name, AppID: app.ID, Start: start, Sinks: cp.Sinks, Lookback: sc.Lookback})
+		i = f.pipe.AddSource(pipeline.Source{Name: sc.Name, AppID: app.ID, Start: start, Sinks: cp.Sinks, Lookback: sc.Lookback.D()})
 		f.index[app.ID] = i
 	}
 	if start.IsZero() {

@@ -50,13 +50,13 @@ func assess(now time.Time, b config.Ready, sources []*source.Source, pipe *pipel
 		}
 	}
 	for _, s := range sources {
-		if t := s.DownSince(); !t.IsZero() && now.Sub(t) > b.SourceDownAfter {
+		if t := s.DownSince(); !t.IsZero() && now.Sub(t) > b.SourceDownAfter.D() {
 			return false, fmt.Sprintf("source %s unable to stream for %s (metrics.ready.source_down_after %s)",
 				s.Name(), now.Sub(t).Truncate(time.Second), b.SourceDownAfter)
 		}
 	}
 	for i, name := range sinks {
-		if t := pipe.SinkFailingSince(i); !t.IsZero() && now.Sub(t) > b.SinkFailingAfter {
+		if t := pipe.SinkFailingSince(i); !t.IsZero() && now.Sub(t) > b.SinkFailingAfter.D() {
 			return false, fmt.Sprintf("sink %s failing for %s (metrics.ready.sink_failing_after %s)",
 				name, now.Sub(t).Truncate(time.Second), b.SinkFailingAfter)
 		}

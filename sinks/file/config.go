@@ -20,7 +20,7 @@ type Config struct {
 	// `interval` (every FsyncInterval) or `never`.
 	Fsync string `yaml:"fsync"`
 	// FsyncInterval is the period of Fsync `interval` (default 1s).
-	FsyncInterval time.Duration `yaml:"fsync_interval"`
+	FsyncInterval config.Duration `yaml:"fsync_interval"`
 	// Mode is the file's permission bits, as an octal string (default
 	// 0640); it applies when logship creates the file.
 	Mode string `yaml:"mode"`
@@ -36,7 +36,7 @@ type Config struct {
 func NewDefaultConfig() *Config {
 	return &Config{
 		Fsync:          "batch",
-		FsyncInterval:  time.Second,
+		FsyncInterval:  config.Duration(time.Second),
 		Mode:           "0640",
 		ReconcileBytes: 64 << 20,
 	}

@@ -498,7 +498,7 @@ func (s *Sink) rotateJournalLocked() {
 
 func (s *Sink) syncLoop() {
 	defer close(s.done)
-	t := time.NewTicker(s.cfg.FsyncInterval)
+	t := time.NewTicker(s.cfg.FsyncInterval.D())
 	defer t.Stop()
 	for {
 		select {

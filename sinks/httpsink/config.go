@@ -36,7 +36,7 @@ type Config struct {
 	TLS sinks.TLSConfig `yaml:"tls"`
 	// Timeout bounds one request, from connecting to reading the answer
 	// (default 30s).
-	Timeout time.Duration `yaml:"timeout"`
+	Timeout config.Duration `yaml:"timeout"`
 
 	Elasticsearch ElasticsearchConfig `yaml:"elasticsearch"`
 	Loki          LokiConfig          `yaml:"loki"`
@@ -95,7 +95,7 @@ func NewDefaultConfig() *Config {
 		Method:      "POST",
 		Encoding:    EncodingNDJSON,
 		Compression: "none",
-		Timeout:     30 * time.Second,
+		Timeout:     config.Duration(30 * time.Second),
 	}
 }
 

@@ -22,7 +22,7 @@ func withDefaults(edit func(*Config)) *Config {
 
 func TestHTTPSinkDefaults(t *testing.T) {
 	s := withDefaults(func(s *Config) { s.URL, s.Method = "https://x/", "put" })
-	if s.Method != "PUT" || s.Encoding != "ndjson" || s.Compression != "none" || s.Timeout != 30*time.Second ||
+	if s.Method != "PUT" || s.Encoding != "ndjson" || s.Compression != "none" || s.Timeout.D() != 30*time.Second ||
 		s.Auth.Strategy != "none" {
 		t.Errorf("defaults: %+v", s)
 	}
@@ -71,7 +71,7 @@ func TestHTTPSinkValidate(t *testing.T) {
 		{"method", valid(func(s *Config) { s.Method = "GET" }), []string{"method: must be POST or PUT"}},
 		{"encoding", valid(func(s *Config) { s.Encoding = "xml" }), []string{"encoding: must be ndjson, json_array, elasticsearch_bulk, loki, otlp, datadog or newrelic"}},
 		{"compression", valid(func(s *Config) { s.Compression = "br" }), []string{"compression: must be none, gzip or zstd"}},
-		{"timeout", valid(func(s *Config) { s.Timeout = -time.Second }), []string{"timeout: must be positive"}},
+		{"timeout", valid(func(s *Config) { s.Timeout = config.Duration(-time.Second) }), []string{"timeout: must be positive"}},
 		{"headers", valid(func(s *Config) {
 			s.Headers = map[string]config.Secret{"Bad Name": "x", "Content-Encoding": "br", "X-Key": "a\nb", "Authorization": "Bearer x"}
 			s.Auth.Token = "t"
@@ -166,10 +166,10 @@ sinks:
 		t.Fatalf("Parse: %v", err)
 	}
 	h := c.Sinks[0].Settings.(*Config)
-	if h.Encoding != "elasticsearch_bulk" || h.Compression != "zstd" || h.Timeout != 10*time.Second ||
+	if h.Encoding != "elasticsearch_bulk" || h.Compression != "zstd" || h.Timeout.D() != 10*time.Second ||
 		h.Headers["X-Api-Key"].Reveal() != "key-value-123" || h.Auth.Password.Reveal() != "password-value-456" ||
 		h.TLS.ServerName != "es.example" || h.Elasticsearch.Index != "logs-{applicationId}-%Y.%m.%d" ||
-		c.Sinks[0].Retry != (config.Retry{MaxElapsed: time.Hour, InitialBackoff: time.Second, MaxBackoff: time.Minute}) {
+		c.Sinks[0].Retry != (config.Retry{MaxElapsed: config.Duration(time.Hour), InitialBackoff: config.Duration(time.Second), MaxBackoff: config.Duration(time.Minute)}) {
 		t.Errorf("decoded %+v", h)
 	}
 	l := c.Sinks[1].Settings.(*Config)

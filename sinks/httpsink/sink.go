@@ -138,7 +138,7 @@ func New(c *Config, opts Options) (*Sink, error) {
 	if err := s.setHeaders(cfg, opts.UserAgent); err != nil {
 		return nil, err
 	}
-	s.transport, s.client = newClient(cfg.Timeout, opts.InFlight)
+	s.transport, s.client = newClient(cfg.Timeout.D(), opts.InFlight)
 	fields := s.enc.fields()
 	s.bufs.New = func() any { return &writeBuf{sc: scratch{scan: event.NewFieldReader(fields)}} }
 

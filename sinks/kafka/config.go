@@ -53,7 +53,7 @@ type Config struct {
 	// line's date) or now (the time logship produces it).
 	Timestamp string `yaml:"timestamp"`
 	// Timeout bounds one request to a broker (default 10s).
-	Timeout time.Duration `yaml:"timeout"`
+	Timeout config.Duration `yaml:"timeout"`
 	// ClientID is sent to the brokers (default `logship`).
 	ClientID string     `yaml:"client_id"`
 	SASL     SASLConfig `yaml:"sasl"`
@@ -107,7 +107,7 @@ func NewDefaultConfig() *Config {
 		Acks:            "all",
 		MaxMessageBytes: kafkaDefaultMaxMessageBytes,
 		Timestamp:       "event",
-		Timeout:         kafkaDefaultTimeout,
+		Timeout:         config.Duration(kafkaDefaultTimeout),
 		ClientID:        "logship",
 	}
 }

@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"github.com/logship/logship/config"
+
 	"slices"
 	"testing"
 	"time"
@@ -13,7 +15,7 @@ func TestKafkaSinkDefaults(t *testing.T) {
 	s.Brokers, s.Topic, s.Acks, s.Compression, s.SASL = []string{"k1:9092"}, "logs", "1", "ZSTD", SASLConfig{Mechanism: "scram-sha-512", Username: "u", Password: "p"}
 	s.Resolve()
 	if s.Acks != "leader" || s.Compression != "zstd" || s.Key != KeyApplicationID || !s.Headers ||
-		s.MaxMessageBytes != 1000000 || s.Timestamp != "event" || s.Timeout != 10*time.Second || s.ClientID != "logship" ||
+		s.MaxMessageBytes != 1000000 || s.Timestamp != "event" || s.Timeout.D() != 10*time.Second || s.ClientID != "logship" ||
 		s.SASL.Mechanism != "SCRAM-SHA-512" {
 		t.Fatalf("defaults: %+v", s)
 	}
@@ -55,7 +57,7 @@ func TestKafkaSinkValidate(t *testing.T) {
 		{"bad keywords", func(s *Config) { s.Compression, s.Acks, s.Timestamp = "brotli", "2", "later" }, []string{
 			"compression: must be none, gzip, snappy, lz4 or zstd", "acks: must be all, leader or none",
 			"timestamp: must be event or now"}},
-		{"bad numbers", func(s *Config) { s.MaxMessageBytes, s.Timeout = 100, -time.Second }, []string{
+		{"bad numbers", func(s *Config) { s.MaxMessageBytes, s.Timeout = 100, config.Duration(-time.Second) }, []string{
 			"max_message_bytes: must be between 1024 and 268435456", "timeout: must be positive"}},
 		{"sasl incomplete", func(s *Config) { s.SASL = SASLConfig{Mechanism: "SCRAM-SHA-256"} }, []string{
 			"sasl.username: required with a sasl mechanism", "sasl.password: required with a sasl mechanism"}},

@@ -99,7 +99,7 @@ func newConn(cfg Config, tune tuning, batch int, fixedTopic bool, log *zap.Logge
 		return nil, err
 	}
 	t := &kafkago.Transport{
-		DialTimeout: cfg.Timeout,
+		DialTimeout: cfg.Timeout.D(),
 		MetadataTTL: tune.metadataTTL,
 		ClientID:    cfg.ClientID,
 		TLS:         tlsConfig,
@@ -130,8 +130,8 @@ func newConn(cfg Config, tune tuning, batch int, fixedTopic bool, log *zap.Logge
 			BatchSize:              batchSize,
 			BatchBytes:             int64(cfg.MaxMessageBytes - batchFraming),
 			BatchTimeout:           tune.batchTimeout,
-			ReadTimeout:            cfg.Timeout,
-			WriteTimeout:           cfg.Timeout,
+			ReadTimeout:            cfg.Timeout.D(),
+			WriteTimeout:           cfg.Timeout.D(),
 			RequiredAcks:           acks,
 			Compression:            codec,
 			ErrorLogger:            debug,

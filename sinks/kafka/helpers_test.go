@@ -31,7 +31,7 @@ func startCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
 func sinkConfig(c *kfake.Cluster, topic string) Config {
 	cfg := NewDefaultConfig()
 	cfg.Brokers, cfg.Topic = c.ListenAddrs(), topic
-	cfg.Timeout, cfg.ClientID = 5*time.Second, "logship-test"
+	cfg.Timeout, cfg.ClientID = config.Duration(5*time.Second), "logship-test"
 	return *cfg
 }
 

@@ -185,7 +185,7 @@ func (s *Sink) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout+c.tune.metadataTTL)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout.D()+c.tune.metadataTTL)
 	defer cancel()
 	parts, err := c.checkTopic(ctx, s.cfg.Topic)
 	if err != nil {

@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"github.com/logship/logship/config"
+
 	"context"
 	"errors"
 	"strings"
@@ -71,7 +73,7 @@ func TestStartUnreachable(t *testing.T) {
 	c := startCluster(t, kfake.SeedTopics(1, "logs"))
 	cfg := sinkConfig(c, "logs")
 	cfg.Brokers = []string{"127.0.0.1:1"}
-	cfg.Timeout = time.Second
+	cfg.Timeout = config.Duration(time.Second)
 	core, logs := observer.New(zap.InfoLevel)
 	s, err := New(&cfg, Options{Logger: zap.New(core)})
 	if err != nil {

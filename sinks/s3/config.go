@@ -50,7 +50,7 @@ type Config struct {
 	// larger than it (default 16 MiB, at least 5 MiB).
 	PartSize int64 `yaml:"part_size"`
 	// Timeout bounds one object's upload. Default 2m.
-	Timeout time.Duration `yaml:"timeout"`
+	Timeout config.Duration `yaml:"timeout"`
 	// ReconcileObjects is how many of an application's newest objects
 	// are read at its first write, to skip the lines they already hold
 	// (replayed after a crash). Default 4; 0 turns it off.
@@ -59,7 +59,7 @@ type Config struct {
 
 // DefaultBatch is the s3 sink's batching: objects of megabytes, cut at
 // least every few minutes.
-var DefaultBatch = config.Batch{MaxEvents: 200_000, MaxBytes: 16 << 20, MaxWait: 5 * time.Minute}
+var DefaultBatch = config.Batch{MaxEvents: 200_000, MaxBytes: 16 << 20, MaxWait: config.Duration(5 * time.Minute)}
 
 // NewDefaultConfig returns the sink's defaults.
 func NewDefaultConfig() *Config {
@@ -68,7 +68,7 @@ func NewDefaultConfig() *Config {
 		Endpoint:         "s3.amazonaws.com",
 		Compression:      CompressionGzip,
 		PartSize:         16 << 20,
-		Timeout:          2 * time.Minute,
+		Timeout:          config.Duration(2 * time.Minute),
 		ReconcileObjects: &n,
 	}
 }

@@ -24,7 +24,7 @@ sinks:
 	if got := c.Sinks[0].Batch; got != DefaultBatch {
 		t.Errorf("batch %+v, want %+v", got, DefaultBatch)
 	}
-	if got := c.Sinks[1].Batch; got.MaxWait != 30*time.Second || got.MaxBytes != DefaultBatch.MaxBytes {
+	if got := c.Sinks[1].Batch; got.MaxWait.D() != 30*time.Second || got.MaxBytes != DefaultBatch.MaxBytes {
 		t.Errorf("overridden batch %+v", got)
 	}
 	if got := c.Sinks[0].Settings.(*Config); got.Bucket != "archive" || got.Compression != CompressionGzip {

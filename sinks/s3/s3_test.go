@@ -1,6 +1,8 @@
 package s3
 
 import (
+	"github.com/logship/logship/config"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -118,7 +120,7 @@ func (st *store) config() *Config {
 	c := NewDefaultConfig()
 	c.Endpoint, c.Region, c.Bucket, c.Prefix, c.PathStyle = st.url, "us-east-1", testBucket, "clever/logs", true
 	c.AccessKeyID, c.SecretAccessKey = "test-key", "test-secret"
-	c.Timeout = 10 * time.Second
+	c.Timeout = config.Duration(10 * time.Second)
 	return c
 }
 

@@ -303,7 +303,7 @@ func (s *Sink) writeApp(ctx context.Context, evs []event.Event, g appGroup) erro
 	if err := s.encode(buf, evs, keep); err != nil {
 		return err
 	}
-	uctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	uctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout.D())
 	defer cancel()
 	_, err := s.client.PutObject(uctx, s.cfg.Bucket, key, bytes.NewReader(buf.Bytes()), int64(buf.Len()), minio.PutObjectOptions{
 		ContentType:  s.ctype,

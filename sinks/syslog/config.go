@@ -66,7 +66,7 @@ type Config struct {
 	// 2048 for udp, 65536 for tcp and tls.
 	MaxMessageBytes int `yaml:"max_message_bytes"`
 	// Timeout bounds connecting and writing one batch. Default 10s.
-	Timeout time.Duration `yaml:"timeout"`
+	Timeout config.Duration `yaml:"timeout"`
 }
 
 // DefaultAppNameFrom is the default of app_name_from.
@@ -82,7 +82,7 @@ func NewDefaultConfig() *Config {
 		AppNameFrom: append([]string(nil), DefaultAppNameFrom...),
 		SDID:        DefaultSDID,
 		Format:      FormatMessage,
-		Timeout:     10 * time.Second,
+		Timeout:     config.Duration(10 * time.Second),
 	}
 }
 

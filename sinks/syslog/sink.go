@@ -150,7 +150,7 @@ func (s *Sink) Write(ctx context.Context, b *event.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(s.cfg.Timeout)
+	deadline := time.Now().Add(s.cfg.Timeout.D())
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}

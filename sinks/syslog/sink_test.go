@@ -1,6 +1,8 @@
 package syslog
 
 import (
+	"github.com/logship/logship/config"
+
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -37,7 +39,7 @@ func newTestSink(t testing.TB, cfg *Config) *Sink {
 func testConfig(addr, protocol string) *Config {
 	c := NewDefaultConfig()
 	c.Address, c.Protocol, c.Hostname = addr, protocol, "logship-test"
-	c.Timeout = 5 * time.Second
+	c.Timeout = config.Duration(5 * time.Second)
 	return c
 }
 
