@@ -171,7 +171,7 @@ func TestResumeFromSinkBehindWithSameNewestDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	ahead, behind := &memSink{}, &memSink{}
-	batch := config.Batch{MaxEvents: 6, MaxWait: 5 * time.Millisecond}
+	batch := config.Batch{MaxEvents: 6, MaxWait: config.Duration(5 * time.Millisecond)}
 	specs := []SinkSpec{{Name: "ahead", Sink: ahead, Batch: batch}, {Name: "behind", Sink: behind, Batch: batch}}
 	p, err := New(Options{Sources: []Source{{Name: "s", AppID: "app_1", Lookback: lookback}}, Sinks: specs,
 		Store: store, CheckpointInterval: time.Hour, DeadLetterPath: filepath.Join(dir, "dead")})
