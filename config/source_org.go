@@ -38,7 +38,9 @@ type Discover struct {
 	// (default: now).
 	FromCreation *bool `yaml:"from_creation"`
 	// Retention is how long the API keeps logs (default 168h): a creation
-	// date older than that is not used.
+	// date older than that is not used, and the checkpoint of an
+	// application no longer followed whose newest line is older than that
+	// is dropped.
 	Retention Duration `yaml:"retention"`
 	// Overrides change the source's settings for the applications they
 	// match; for each key, the last override that matches and sets it wins.

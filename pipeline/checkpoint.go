@@ -359,6 +359,34 @@ func (s *Store) Load(source, appID string) (Checkpoint, error) {
 	return Checkpoint{Shared: pos}, err
 }
 
+// Newest returns the newest date, in Unix nanoseconds, that any sink's
+// position reached (0 when nothing was saved).
+func (c Checkpoint) Newest() int64 {
+	n := c.Shared.Newest
+	for _, pos := range c.Sinks {
+		n = max(n, pos.Newest)
+	}
+	return n
+}
+
+// Forget removes the records of the sources whose name starts with prefix
+// and for which drop returns true; the file loses them at the next Save.
+// It returns the names removed, sorted. A later Save with positions for
+// one of them writes it again.
+func (s *Store) Forget(prefix string, drop func(source, appID string, cp Checkpoint) bool) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var gone []string
+	for name, r := range s.records {
+		if strings.HasPrefix(name, prefix) && drop(name, r.appID, r.cp) {
+			delete(s.records, name)
+			gone = append(gone, name)
+		}
+	}
+	slices.Sort(gone)
+	return gone
+}
+
 // safeName makes a source name safe for a file name (version 1 files).
 func safeName(source string) string {
 	return strings.Map(func(r rune) rune {

@@ -222,3 +222,53 @@ func TestStoreVersion2AndAheadOnly(t *testing.T) {
 		t.Fatalf("got %+v, %v", cp, err)
 	}
 }
+
+// TestStoreForget: Forget drops the records its predicate picks, among the
+// sources under its prefix only, and the next Save writes the file
+// without them.
+func TestStoreForget(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	sinks := []string{"file", "http"}
+	pos := func(newest int64) []event.Position {
+		return []event.Position{{LastID: "a", Newest: newest}, {LastID: "b", Newest: newest - 1}}
+	}
+	if err := s.Save(sinks, []SourceState{
+		{Source: "org/app_old", AppID: "app_old", Positions: pos(100)},
+		{Source: "org/app_new", AppID: "app_new", Positions: pos(900)},
+		{Source: "other/app_old", AppID: "app_old", Positions: pos(100)},
+		{Source: "org", AppID: "app_x", Positions: pos(100)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	gone := s.Forget("org/", func(source, appID string, cp Checkpoint) bool {
+		if source != "org/"+appID {
+			t.Errorf("source %s holds application %s", source, appID)
+		}
+		return cp.Newest() < 500
+	})
+	if want := []string{"org/app_old"}; !reflect.DeepEqual(gone, want) {
+		t.Fatalf("Forget = %v, want %v", gone, want)
+	}
+	if err := s.Save(sinks, nil); err != nil {
+		t.Fatal(err)
+	}
+	back := openStore(t, dir)
+	for _, tt := range []struct {
+		source, app string
+		kept        bool
+	}{
+		{"org/app_old", "app_old", false},
+		{"org/app_new", "app_new", true},
+		{"other/app_old", "app_old", true},
+		{"org", "app_x", true},
+	} {
+		cp, err := back.Load(tt.source, tt.app)
+		if err != nil || cp.IsZero() == tt.kept {
+			t.Errorf("%s: %+v, %v; want kept %v", tt.source, cp, err, tt.kept)
+		}
+	}
+	if n := (Checkpoint{Sinks: map[string]event.Position{"a": {Newest: 3}, "b": {Newest: 7}}}).Newest(); n != 7 {
+		t.Errorf("Newest = %d, want 7", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,6 +127,30 @@ func (f *followers) Stop(id string) {
 	<-fl.done
 }
 
+// forgetGone drops the checkpoints of the applications gone for good: not
+// followed now (removed, no longer selected, or not listed since a
+// restart) and with no line newer than discovery's retention (the API's:
+// nothing is left to resume). Until then a removed application's
+// checkpoint is kept, and one that comes back resumes where it stopped.
+// The file loses them at the next checkpoint save.
+func (f *followers) forgetGone() {
+	if f.store == nil {
+		return
+	}
+	cutoff := f.now().Add(-f.sc.Discover.Retention.D()).UnixNano()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	gone := f.store.Forget(f.sc.Name+"/", func(_, appID string, cp pipeline.Checkpoint) bool {
+		return f.running[appID] == nil && cp.Newest() < cutoff
+	})
+	for _, name := range gone {
+		app := strings.TrimPrefix(name, f.sc.Name+"/")
+		delete(f.index, app)
+		f.log.Info("forgetting the checkpoint of an application gone for longer than the retention",
+			zap.String("source", name), zap.String("application_id", app))
+	}
+}
+
 // sources returns the sources followed now, for readiness.
 func (f *followers) sources() []*source.Source {
 	f.mu.Lock()
@@ -168,6 +193,7 @@ func startDiscovery(ctx context.Context, cfg *config.Config, pipe *pipeline.Pipe
 					result = "error"
 				} else {
 					f.listed.Store(true)
+					f.forgetGone()
 				}
 				listings.WithLabelValues(sc.Name, result).Inc()
 				gauge.Set(float64(n))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/logship/logship/emulator"
+	"github.com/logship/logship/event"
 	"github.com/logship/logship/pipeline"
 )
 
@@ -83,6 +84,22 @@ sinks:
     path: %s
 enrichment: {max_wait: 5s}
 `, api, state, shop.OwnerID, time.Now().Add(-10*time.Second).Format(time.RFC3339Nano), out)
+	// Two applications removed before this run: one whose last line is
+	// older than the API's retention (its checkpoint is forgotten), one
+	// more recent (kept, in case it comes back).
+	seed, err := pipeline.OpenStore(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneAt := func(ago time.Duration) []event.Position {
+		return []event.Position{{LastID: "gone", Newest: time.Now().Add(-ago).UnixNano()}}
+	}
+	if err := seed.Save([]string{"file"}, []pipeline.SourceState{
+		{Source: "org/app_gone_long_ago", AppID: "app_gone_long_ago", Positions: goneAt(8 * 24 * time.Hour)},
+		{Source: "org/app_gone_yesterday", AppID: "app_gone_yesterday", Positions: goneAt(24 * time.Hour)},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	cfg := loadTestConfig(t, writeConfig(t, dir, yaml))
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -159,6 +176,7 @@ enrichment: {max_wait: 5s}
 		`"msg":"listing the applications failed; following the same ones"`,
 		`"msg":"application gone or no longer selected: stopping","source":"org","owner":"` + shop.OwnerID + `","application_id":"` + shop.ID + `"`,
 		`"msg":"new application: reading from its creation date","source":"org/` + added.ID + `"`,
+		`"msg":"forgetting the checkpoint of an application gone for longer than the retention","source":"org/app_gone_long_ago"`,
 	} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %s", want)
@@ -176,6 +194,12 @@ enrichment: {max_wait: 5s}
 		if err != nil || cp.IsZero() {
 			t.Errorf("checkpoint of %s: %v %+v", a.Name, err, cp)
 		}
+	}
+	if cp, _ := store.Load("org/app_gone_long_ago", "app_gone_long_ago"); !cp.IsZero() {
+		t.Errorf("the checkpoint of an application gone for longer than the retention is kept: %+v", cp)
+	}
+	if cp, _ := store.Load("org/app_gone_yesterday", "app_gone_yesterday"); cp.Sinks["file"].LastID != "gone" {
+		t.Errorf("the checkpoint of an application gone yesterday is lost: %+v", cp)
 	}
 	if cp, _ := store.Load("org/"+shop.ID, shop.ID); cp.Sinks["file"].LastID != last {
 		t.Errorf("the removed application's checkpoint is at %+v, want its last line %s", cp, last)
