@@ -328,6 +328,19 @@ func (r *recordJSON) checkpoint() (Checkpoint, error) {
 	return cp, nil
 }
 
+// decode returns the record's checkpoint, decoded from its JSON when it
+// was not yet.
+func (r *storeRecord) decode() (Checkpoint, error) {
+	if r.decoded {
+		return r.cp, nil
+	}
+	var rj recordJSON
+	if err := json.Unmarshal(r.raw, &rj); err != nil {
+		return Checkpoint{}, err
+	}
+	return rj.checkpoint()
+}
+
 // Load returns the checkpoint saved for source (zero if none). A
 // checkpoint of another application is an error, as is, while migrating,
 // a version 1 file that cannot be read, is corrupt or has another version.
@@ -340,11 +353,7 @@ func (s *Store) Load(source, appID string) (Checkpoint, error) {
 				source, filepath.Join(s.dir, checkpointFile), r.appID, appID)
 		}
 		if !r.decoded {
-			var rj recordJSON
-			if err := json.Unmarshal(r.raw, &rj); err != nil {
-				return Checkpoint{}, fmt.Errorf("checkpoint of source %s: %w", source, err)
-			}
-			cp, err := rj.checkpoint()
+			cp, err := r.decode()
 			if err != nil {
 				return Checkpoint{}, fmt.Errorf("checkpoint of source %s: %w", source, err)
 			}
@@ -378,7 +387,11 @@ func (s *Store) Forget(prefix string, drop func(source, appID string, cp Checkpo
 	defer s.mu.Unlock()
 	var gone []string
 	for name, r := range s.records {
-		if strings.HasPrefix(name, prefix) && drop(name, r.appID, r.cp) {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		// A record that cannot be decoded is left for Load to report.
+		if cp, err := r.decode(); err == nil && drop(name, r.appID, cp) {
 			delete(s.records, name)
 			gone = append(gone, name)
 		}
