@@ -143,12 +143,19 @@ func (s *Source) resolveDiscover() {
 	if s.Name == "" {
 		s.Name = s.OwnerID
 	}
+	def := NewDiscover()
 	if d.Interval == 0 {
-		d.Interval = Duration(DefaultDiscoverInterval)
+		d.Interval = def.Interval
 	}
 	if d.Retention == 0 {
-		d.Retention = Duration(DefaultRetention)
+		d.Retention = def.Retention
 	}
+}
+
+// NewDiscover returns the settings of `discover: {}`, its defaults, for
+// configurations built in Go.
+func NewDiscover() Discover {
+	return Discover{Interval: Duration(DefaultDiscoverInterval), Retention: Duration(DefaultRetention)}
 }
 
 // validateDiscover checks a discovering source (p is its key path).

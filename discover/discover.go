@@ -70,9 +70,6 @@ func New(opts Options) *Discoverer {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
-	if opts.Discover.Interval <= 0 {
-		opts.Discover.Interval = config.Duration(config.DefaultDiscoverInterval)
-	}
 	return &Discoverer{opts: opts, log: opts.Logger, current: map[string]bool{}}
 }
 
@@ -193,11 +190,7 @@ func (d *Discoverer) selected(apps []cleverapi.Application) []cleverapi.Applicat
 // (the source's own since).
 func Since(d config.Discover, app cleverapi.Application, initial bool, now time.Time) time.Time {
 	created := app.Created()
-	retention := d.Retention
-	if retention <= 0 {
-		retention = config.Duration(config.DefaultRetention)
-	}
-	if initial || !d.ReadsFromCreation() || created.IsZero() || now.Sub(created) > retention.D() {
+	if initial || !d.ReadsFromCreation() || created.IsZero() || now.Sub(created) > d.Retention.D() {
 		return time.Time{}
 	}
 	return created

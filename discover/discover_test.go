@@ -45,7 +45,7 @@ func TestPollFollowsTheListing(t *testing.T) {
 	rec := &record{}
 	d := New(Options{
 		Owner:     owner,
-		Discover:  config.Discover{Include: []string{"front-*", apps[2].ID, "dropped-*"}, Exclude: []string{"*-staging"}},
+		Discover:  withDefaults(config.Discover{Include: []string{"front-*", apps[2].ID, "dropped-*"}, Exclude: []string{"*-staging"}}),
 		Lister:    &cleverapi.Client{Base: srv.URL, Timeout: 300 * time.Millisecond},
 		Followers: rec,
 		Select: func(in []cleverapi.Application) []cleverapi.Application {
@@ -93,12 +93,12 @@ func TestSince(t *testing.T) {
 		initial bool
 		want    time.Time
 	}{
-		{"appeared, recent", config.Discover{}, app(now.Add(-time.Hour)), false, now.Add(-time.Hour)},
-		{"found at start", config.Discover{}, app(now.Add(-time.Hour)), true, time.Time{}},
-		{"older than the retention", config.Discover{}, app(now.Add(-8 * 24 * time.Hour)), false, time.Time{}},
-		{"shorter retention", config.Discover{Retention: config.Duration(30 * time.Minute)}, app(now.Add(-time.Hour)), false, time.Time{}},
-		{"from_creation off", config.Discover{FromCreation: &off}, app(now.Add(-time.Hour)), false, time.Time{}},
-		{"no creation date", config.Discover{}, cleverapi.Application{ID: "app_1"}, false, time.Time{}},
+		{"appeared, recent", withDefaults(config.Discover{}), app(now.Add(-time.Hour)), false, now.Add(-time.Hour)},
+		{"found at start", withDefaults(config.Discover{}), app(now.Add(-time.Hour)), true, time.Time{}},
+		{"older than the retention", withDefaults(config.Discover{}), app(now.Add(-8 * 24 * time.Hour)), false, time.Time{}},
+		{"shorter retention", withDefaults(config.Discover{Retention: config.Duration(30 * time.Minute)}), app(now.Add(-time.Hour)), false, time.Time{}},
+		{"from_creation off", withDefaults(config.Discover{FromCreation: &off}), app(now.Add(-time.Hour)), false, time.Time{}},
+		{"no creation date", withDefaults(config.Discover{}), cleverapi.Application{ID: "app_1"}, false, time.Time{}},
 	}
 	for _, tt := range tests {
 		if got := Since(tt.d, tt.app, tt.initial, now); !got.Equal(tt.want) {
@@ -116,14 +116,14 @@ func TestFirstListingRefused(t *testing.T) {
 	defer srv.Close()
 	defer emu.Close()
 	rec := &record{}
-	d := New(Options{Owner: owner, Lister: &cleverapi.Client{Base: srv.URL}, Followers: rec})
+	d := New(Options{Owner: owner, Discover: config.NewDiscover(), Lister: &cleverapi.Client{Base: srv.URL}, Followers: rec})
 	err := d.Run(t.Context())
 	var refused *RefusedError
 	if !errors.As(err, &refused) || refused.Err.Status != 401 || len(rec.log) != 0 {
 		t.Fatalf("Run: %v, followed %v", err, rec.log)
 	}
 	emu.SetFaults(emulator.Faults{})
-	d = New(Options{Owner: owner, Lister: &cleverapi.Client{Base: srv.URL, Auth: bearer("right")}, Followers: rec})
+	d = New(Options{Owner: owner, Discover: config.NewDiscover(), Lister: &cleverapi.Client{Base: srv.URL, Auth: bearer("right")}, Followers: rec})
 	if err := d.Poll(t.Context()); err != nil || len(rec.log) != 1 {
 		t.Fatalf("first listing: %v %v", err, rec.log)
 	}
@@ -136,3 +136,17 @@ func TestFirstListingRefused(t *testing.T) {
 type bearer string
 
 func (b bearer) Authorize(r *http.Request) { r.Header.Set("Authorization", "Bearer "+string(b)) }
+
+// withDefaults returns d with the settings it leaves zero set as config
+// sets them (config.NewDiscover): package discover has no defaults of its
+// own.
+func withDefaults(d config.Discover) config.Discover {
+	def := config.NewDiscover()
+	if d.Interval == 0 {
+		d.Interval = def.Interval
+	}
+	if d.Retention == 0 {
+		d.Retention = def.Retention
+	}
+	return d
+}

@@ -28,6 +28,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/logship/logship/cleverapi"
+	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
 	"github.com/logship/logship/metrics"
 )
@@ -36,10 +37,11 @@ import (
 type Options struct {
 	// API makes the look-ups.
 	API *cleverapi.Client
-	// Key is the member the parts go under (default "clevercloud").
+	// Key is the member the parts go under (enrichment.key; when empty,
+	// config's default).
 	Key string
 	// TTL is how long a looked-up value is used before it is refreshed
-	// (default 10m).
+	// (enrichment.ttl; when 0, config's default).
 	TTL time.Duration
 	// MaxWait is how long after a look-up started the lines needing it may
 	// wait for it (default 0: never wait).
@@ -108,11 +110,12 @@ type entry struct {
 
 // New returns an Enricher; it does no I/O until lines come.
 func New(opts Options) *Enricher {
+	def := config.Default().Enrichment
 	if opts.Key == "" {
-		opts.Key = "clevercloud"
+		opts.Key = def.Key
 	}
 	if opts.TTL <= 0 {
-		opts.TTL = 10 * time.Minute
+		opts.TTL = def.TTL.D()
 	}
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = 30 * time.Second

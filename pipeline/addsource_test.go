@@ -32,7 +32,7 @@ func TestAddSource(t *testing.T) {
 	}()
 	var added []int
 	for k := range 3 {
-		i := p.AddSource(Source{Name: "orga/app_" + string(rune('a'+k)), AppID: "app_" + string(rune('a'+k))})
+		i := p.AddSource(Source{Name: "orga/app_" + string(rune('a'+k)), AppID: "app_" + string(rune('a'+k)), Lookback: config.NewSource("", "").Lookback.D()})
 		added = append(added, i)
 		for j := range n {
 			e := testEvent(j, 100)

@@ -54,7 +54,7 @@ func BenchmarkStage(b *testing.B) {
 			opts := tc.opts
 			opts.Sources = []Source{{Name: "s"}}
 			opts.Sinks = []SinkSpec{{Name: "discard", Sink: &memSink{}}}
-			p, err := New(opts)
+			p, err := New(withDefaults(opts))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -92,7 +92,7 @@ func BenchmarkSubmit(b *testing.B) {
 			opts.Sources = []Source{{Name: "s"}}
 			opts.Sinks = []SinkSpec{{Name: "discard", Sink: discardSink{}}}
 			opts.DeadLetterPath = b.TempDir() + "/dead.ndjson"
-			p, err := New(opts)
+			p, err := New(withDefaults(opts))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -46,14 +46,14 @@ func TestCloseSyncsSinksBeforeSaving(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pipeline.New(pipeline.Options{
+	p, err := pipeline.New(pipeline.WithDefaults(pipeline.Options{
 		Sources:        []pipeline.Source{{Name: "s", AppID: "app_1"}},
 		Sinks:          []pipeline.SinkSpec{{Name: "file", Sink: sink, Batch: config.Batch{MaxWait: config.Duration(10 * time.Millisecond)}}},
 		Store:          store,
 		DeadLetterPath: filepath.Join(dir, "dead.ndjson"),
 		// No periodic save: the only one is Close's.
 		CheckpointInterval: time.Hour,
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

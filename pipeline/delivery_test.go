@@ -54,8 +54,8 @@ func TestStuckDropNewestSink(t *testing.T) {
 		{Name: "healthy", Sink: healthy, Batch: config.Batch{MaxEvents: 100, MaxWait: config.Duration(10 * time.Millisecond)},
 			Buffer: config.Buffer{MaxBytes: 256 << 10}},
 	}
-	p, err := New(Options{Sources: []Source{{Name: "s", AppID: "app_1", Lookback: lookback}}, Sinks: specs,
-		Store: store, CheckpointInterval: 20 * time.Millisecond, Metrics: m, DeadLetterPath: filepath.Join(dir, "dead")})
+	p, err := New(withDefaults(Options{Sources: []Source{{Name: "s", AppID: "app_1", Lookback: lookback}}, Sinks: specs,
+		Store: store, CheckpointInterval: 20 * time.Millisecond, Metrics: m, DeadLetterPath: filepath.Join(dir, "dead")}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +173,8 @@ func TestResumeFromSinkBehindWithSameNewestDate(t *testing.T) {
 	ahead, behind := &memSink{}, &memSink{}
 	batch := config.Batch{MaxEvents: 6, MaxWait: config.Duration(5 * time.Millisecond)}
 	specs := []SinkSpec{{Name: "ahead", Sink: ahead, Batch: batch}, {Name: "behind", Sink: behind, Batch: batch}}
-	p, err := New(Options{Sources: []Source{{Name: "s", AppID: "app_1", Lookback: lookback}}, Sinks: specs,
-		Store: store, CheckpointInterval: time.Hour, DeadLetterPath: filepath.Join(dir, "dead")})
+	p, err := New(withDefaults(Options{Sources: []Source{{Name: "s", AppID: "app_1", Lookback: lookback}}, Sinks: specs,
+		Store: store, CheckpointInterval: time.Hour, DeadLetterPath: filepath.Join(dir, "dead")}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"github.com/logship/logship/config"
+
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -87,7 +90,7 @@ func startPipeline(t *testing.T, opts Options) *Pipeline {
 	if opts.DeadLetterPath == "" {
 		opts.DeadLetterPath = t.TempDir() + "/dead.ndjson"
 	}
-	p, err := New(opts)
+	p, err := New(withDefaults(opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +99,41 @@ func startPipeline(t *testing.T, opts Options) *Pipeline {
 	}
 	t.Cleanup(func() { _ = p.Close(context.Background()) })
 	return p
+}
+
+// withDefaults returns opts with the settings it leaves zero taken from
+// package config's defaults (config.Default, config.NewSink,
+// config.NewSource), as the agent hands them over from a loaded
+// configuration: the pipeline has no defaults of its own.
+func withDefaults(opts Options) Options {
+	def := config.Default()
+	common := config.NewSink("", nil)
+	src := config.NewSource("", "")
+	if opts.CheckpointInterval == 0 {
+		opts.CheckpointInterval = def.Checkpoint.Interval.D()
+	}
+	opts.Sources = slices.Clone(opts.Sources)
+	for i := range opts.Sources {
+		if opts.Sources[i].Lookback == 0 {
+			opts.Sources[i].Lookback = src.Lookback.D()
+		}
+	}
+	opts.Sinks = slices.Clone(opts.Sinks)
+	for i := range opts.Sinks {
+		s := &opts.Sinks[i]
+		c := config.Config{Pipeline: def.Pipeline, Sinks: []config.Sink{{Batch: s.Batch, Buffer: s.Buffer}}}
+		s.Batch, s.Buffer = c.SinkBatch(0), c.SinkBuffer(0)
+		if s.InFlight == 0 {
+			s.InFlight = common.InFlight
+		}
+		if s.MinRetry == 0 {
+			s.MinRetry = common.Retry.InitialBackoff.D()
+		}
+		if s.MaxRetry == 0 {
+			s.MaxRetry = common.Retry.MaxBackoff.D()
+		}
+	}
+	return opts
 }
 
 // waitFor polls cond until it holds or d passes.

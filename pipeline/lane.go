@@ -25,13 +25,33 @@ type SinkSpec struct {
 	// hold, queued or in flight.
 	Batch  config.Batch
 	Buffer config.Buffer
-	// InFlight is how many batches may be written at once (default 1).
+	// InFlight is how many batches may be written at once (at least 1).
 	InFlight int
 	// RetryMaxElapsed, when > 0, dead-letters a batch still refused after
 	// retrying that long; 0 retries without limit.
 	RetryMaxElapsed time.Duration
-	// MinRetry and MaxRetry bound the retry backoff (defaults 200ms, 30s).
+	// MinRetry and MaxRetry bound the retry backoff (both positive).
 	MinRetry, MaxRetry time.Duration
+}
+
+// check reports the first setting of s that config.Validate would refuse.
+// The pipeline sets no defaults of its own: a SinkSpec comes from a loaded
+// configuration (config.Config.SinkBatch, SinkBuffer, Sink.Retry), whose
+// defaults are the only ones.
+func (s *SinkSpec) check() error {
+	switch {
+	case s.Sink == nil:
+		return errors.New("no sink")
+	case s.InFlight < 1:
+		return errors.New("in_flight must be at least 1")
+	case s.Batch.MaxEvents < 1, s.Batch.MaxBytes < 1, s.Batch.MaxWait <= 0:
+		return errors.New("batch.max_events, batch.max_bytes and batch.max_wait must be positive")
+	case s.Buffer.MaxBytes < 1:
+		return errors.New("buffer.max_bytes must be positive")
+	case s.MinRetry <= 0 || s.MaxRetry <= 0 || s.RetryMaxElapsed < 0:
+		return errors.New("retry.initial_backoff and retry.max_backoff must be positive, retry.max_elapsed not negative")
+	}
+	return nil
 }
 
 // lane carries events to one sink: it cuts batches, queues them within a
@@ -75,27 +95,6 @@ type lane struct {
 }
 
 func newLane(p *Pipeline, idx int, spec SinkSpec, writeCtx context.Context) *lane {
-	if spec.InFlight < 1 {
-		spec.InFlight = 1
-	}
-	if spec.Batch.MaxEvents <= 0 {
-		spec.Batch.MaxEvents = 1000
-	}
-	if spec.Batch.MaxBytes <= 0 {
-		spec.Batch.MaxBytes = 1 << 20
-	}
-	if spec.Batch.MaxWait <= 0 {
-		spec.Batch.MaxWait = config.Duration(200 * time.Millisecond)
-	}
-	if spec.Buffer.MaxBytes <= 0 {
-		spec.Buffer.MaxBytes = 64 << 20
-	}
-	if spec.MinRetry <= 0 {
-		spec.MinRetry = 200 * time.Millisecond
-	}
-	if spec.MaxRetry <= 0 {
-		spec.MaxRetry = 30 * time.Second
-	}
 	l := &lane{
 		spec:     spec,
 		idx:      idx,

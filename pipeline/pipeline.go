@@ -39,7 +39,8 @@ type Source struct {
 	// covers (see skipSet), so a sink ahead of the others gets nothing
 	// twice.
 	Sinks map[string]event.Position
-	// Lookback is the source's look-back window (default 10s).
+	// Lookback is the source's look-back window (config.Source.Lookback;
+	// 0: none).
 	Lookback time.Duration
 }
 
@@ -125,16 +126,21 @@ func New(opts Options) (*Pipeline, error) {
 		opts.Metrics = metrics.New()
 	}
 	if opts.CheckpointInterval <= 0 {
-		opts.CheckpointInterval = time.Second
+		return nil, errors.New("pipeline: checkpoint interval must be positive")
+	}
+	for i := range opts.Sinks {
+		if err := opts.Sinks[i].check(); err != nil {
+			return nil, fmt.Errorf("pipeline: sink %s: %w", opts.Sinks[i].Name, err)
+		}
 	}
 	starts := make([][]event.Position, len(opts.Sources))
 	skips := make([][]*skipSet, len(opts.Sources))
 	lookbacks := make([]time.Duration, len(opts.Sources))
 	for i, s := range opts.Sources {
-		lookbacks[i] = s.Lookback
-		if lookbacks[i] <= 0 {
-			lookbacks[i] = 10 * time.Second
+		if s.Lookback < 0 {
+			return nil, fmt.Errorf("pipeline: source %s: lookback must not be negative", s.Name)
 		}
+		lookbacks[i] = s.Lookback
 		starts[i], skips[i] = streamStarts(s, opts.Sinks, lookbacks[i])
 	}
 	writeCtx, hardStop := context.WithCancel(context.Background())
@@ -187,9 +193,7 @@ func streamStarts(s Source, sinks []SinkSpec, lookback time.Duration) ([]event.P
 func (p *Pipeline) AddSource(s Source) int {
 	p.saveMu.Lock()
 	defer p.saveMu.Unlock()
-	if s.Lookback <= 0 {
-		s.Lookback = 10 * time.Second
-	}
+	s.Lookback = max(s.Lookback, 0)
 	starts, skips := streamStarts(s, p.opts.Sinks, s.Lookback)
 	old := *p.skips.Load()
 	all := append(old[:len(old):len(old)], skips)

@@ -26,8 +26,8 @@ func BenchmarkCheckpointRound500(b *testing.B) {
 		b.Fatal(err)
 	}
 	sink := &memSink{}
-	p, err := New(Options{Sources: streams, Store: store, CheckpointInterval: time.Hour, DeadLetterPath: b.TempDir() + "/dead",
-		Sinks: []SinkSpec{{Name: "file", Sink: sink, Batch: config.Batch{MaxEvents: sources, MaxWait: config.Duration(time.Hour)}}}})
+	p, err := New(withDefaults(Options{Sources: streams, Store: store, CheckpointInterval: time.Hour, DeadLetterPath: b.TempDir() + "/dead",
+		Sinks: []SinkSpec{{Name: "file", Sink: sink, Batch: config.Batch{MaxEvents: sources, MaxWait: config.Duration(time.Hour)}}}}))
 	if err != nil {
 		b.Fatal(err)
 	}

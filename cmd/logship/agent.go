@@ -372,9 +372,6 @@ wait:
 		}
 	}
 	timeout := cfg.ShutdownTimeout
-	if timeout <= 0 {
-		timeout = config.Duration(30 * time.Second)
-	}
 	hard := context.Background()
 	if aio.signals != nil {
 		hard = aio.signals.hard

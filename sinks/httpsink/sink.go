@@ -48,7 +48,6 @@ type Options struct {
 }
 
 const (
-	defaultTimeout = 30 * time.Second
 	// maxBulkAnswer bounds the bulk answer read into memory.
 	maxBulkAnswer = 64 << 20
 	// maxDrain is how much of another answer is read, so that the
@@ -214,9 +213,6 @@ func newClient(timeout time.Duration, inFlight int) (*http.Transport, *http.Clie
 	tr.Proxy = http.ProxyFromEnvironment
 	tr.MaxIdleConnsPerHost = max(2*inFlight, 4)
 	tr.ForceAttemptHTTP2 = true
-	if timeout <= 0 {
-		timeout = defaultTimeout
-	}
 	return tr, &http.Client{
 		Transport:     tr,
 		Timeout:       timeout,

@@ -42,9 +42,6 @@ type Options struct {
 	Batch config.Batch
 }
 
-// defaultBatchEvents sizes kafka-go's batches when Options.Batch does not.
-const defaultBatchEvents = 1000
-
 // tuning holds kafka-go settings that are not configuration keys. Tests
 // shorten them.
 type tuning struct {
@@ -117,7 +114,8 @@ func New(cfg *Config, opts Options) (*Sink, error) {
 		s.log = zap.NewNop()
 	}
 	if s.batch <= 0 {
-		s.batch = defaultBatchEvents
+		// Options.Batch left out (a test): the pipeline's default batch.
+		s.batch = config.Default().Pipeline.Batch.MaxEvents
 	}
 	if s.cfg.MaxMessageBytes <= 2*batchFraming {
 		return nil, fmt.Errorf("kafka sink: max_message_bytes %d is too small", s.cfg.MaxMessageBytes)

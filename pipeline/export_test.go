@@ -1,0 +1,4 @@
+package pipeline
+
+// WithDefaults is withDefaults, for the tests of package pipeline_test.
+var WithDefaults = withDefaults
