@@ -236,6 +236,15 @@ func (l *lane) deliver(b *event.Batch) {
 	started := time.Now()
 	pending := b
 	for {
+		if err := l.writeCtx.Err(); err != nil {
+			// The hard stop came: no batch is written after it. A sink
+			// that does not look at the context (file, stdout) would take
+			// the batches queued behind one it refused, and hold lines
+			// ahead of those abandoned, which the next start writes again
+			// before them (simulation seed 1273).
+			l.abandon(pending, err)
+			return
+		}
 		t0 := time.Now()
 		err := l.spec.Sink.Write(l.writeCtx, pending)
 		l.writeTime.Observe(time.Since(t0).Seconds())
