@@ -36,7 +36,8 @@ type SinkResolver interface {
 // Retry is how the pipeline retries a batch that a sink failed to take
 // with a retryable error (network, timeout, 408, 429, 5xx, …): full-jitter
 // exponential backoff, each wait uniform in [0, bound], the bound starting
-// at InitialBackoff and doubling up to MaxBackoff. A receiver's
+// at InitialBackoff and growing by half at each attempt up to MaxBackoff
+// (package internal/backoff, shared with the source's reconnects). A receiver's
 // Retry-After is honoured even when it is longer.
 type Retry struct {
 	// InitialBackoff is the first bound (default 500ms).

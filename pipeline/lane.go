@@ -3,18 +3,17 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
+	"github.com/logship/logship/internal/backoff"
 )
 
 // SinkSpec is one sink with its delivery settings.
@@ -229,10 +228,7 @@ func (l *lane) close() {
 // its events are not checkpointed and come again at the next start).
 func (l *lane) deliver(b *event.Batch) {
 	defer l.release(b)
-	bo := backoff.NewExponentialBackOff()
-	bo.InitialInterval, bo.MaxInterval = l.spec.MinRetry, l.spec.MaxRetry
-	bo.MaxElapsedTime, bo.RandomizationFactor = 0, 0
-	bo.Reset()
+	bo := backoff.New(l.spec.MinRetry, l.spec.MaxRetry)
 	started := time.Now()
 	pending := b
 	for {
@@ -279,7 +275,7 @@ func (l *lane) deliver(b *event.Batch) {
 			l.deadLetter(pending.Events, "retries exhausted: "+err.Error(), "retries_exhausted")
 			return
 		}
-		delay := time.Duration(rand.Int64N(int64(bo.NextBackOff()) + 1))
+		delay := bo.Next()
 		if d, ok := event.RetryDelay(err); ok {
 			delay = d
 		}

@@ -11,18 +11,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/logship/logship/config"
 	"github.com/logship/logship/event"
+	"github.com/logship/logship/internal/backoff"
 	"github.com/logship/logship/metrics"
 )
 
@@ -50,7 +49,8 @@ type Options struct {
 	Logger    *zap.Logger
 	Metrics   *metrics.Metrics
 	UserAgent string
-	// MinRetry and MaxRetry bound the reconnect backoff (defaults 500ms, 30s).
+	// MinRetry and MaxRetry bound the reconnect backoff (package
+	// internal/backoff; defaults: config.DefaultRetry's, 500ms and 30s).
 	MinRetry, MaxRetry time.Duration
 	// NotFoundRetry is the delay after a 404 (default 15s).
 	NotFoundRetry time.Duration
@@ -123,11 +123,13 @@ func New(api string, cfg config.Source, opts Options) *Source {
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New()
 	}
+	// The reconnect policy has no key of its own: it is the sinks'
+	// default retry policy (one backoff, one set of defaults).
 	if opts.MinRetry <= 0 {
-		opts.MinRetry = 500 * time.Millisecond
+		opts.MinRetry = config.DefaultRetry.InitialBackoff.D()
 	}
 	if opts.MaxRetry <= 0 {
-		opts.MaxRetry = 30 * time.Second
+		opts.MaxRetry = config.DefaultRetry.MaxBackoff.D()
 	}
 	if opts.NotFoundRetry <= 0 {
 		opts.NotFoundRetry = 15 * time.Second
@@ -182,12 +184,7 @@ func (s *Source) Run(ctx context.Context) error {
 	if s.since.IsZero() {
 		s.since = s.opts.Now()
 	}
-	bo := backoff.NewExponentialBackOff()
-	bo.InitialInterval = s.opts.MinRetry
-	bo.MaxInterval = s.opts.MaxRetry
-	bo.MaxElapsedTime = 0
-	bo.RandomizationFactor = 0 // full jitter is applied below
-	bo.Reset()
+	bo := backoff.New(s.opts.MinRetry, s.opts.MaxRetry)
 
 	s.downSince.Store(s.opts.Now().UnixNano())
 	defer s.downSince.Store(0)
@@ -214,7 +211,7 @@ func (s *Source) Run(ctx context.Context) error {
 		if res.lines > 0 {
 			bo.Reset()
 		}
-		delay := time.Duration(rand.Int64N(int64(bo.NextBackOff()) + 1)) // full jitter
+		delay := bo.Next()
 		switch {
 		case res.retryAfter > 0:
 			delay = res.retryAfter
