@@ -18,6 +18,7 @@ echo "== deploy files (a module of its own: Kubernetes, Prometheus rules, Grafan
 echo "== fuzz (short runs of every fuzz target: parsers of outside input first)"
 fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-8s}" "$1"; }
 fuzz ./source FuzzDecodeLog
+fuzz ./source FuzzFrameReader
 fuzz ./event FuzzScanObject
 fuzz ./config FuzzParse
 fuzz ./sinks/httpsink FuzzBulkResult

@@ -3,7 +3,6 @@ package source
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -32,39 +31,30 @@ func (e *decodeError) Error() string { return "malformed frame: " + e.kind }
 // decodeLog turns the data of an APPLICATION_LOG frame into an event: it
 // checks that data is one valid JSON object in valid UTF-8 and reads its
 // `id` (else the frame's id line, frameID; a line with neither cannot be
-// resumed after, so it is malformed) and `date`, leaving every other byte as it came (but for newlines
-// between JSON tokens, removed). The event's Raw shares memory with data
-// (strings are immutable, so it is never written).
-func decodeLog(data, frameID string) (event.Event, error) {
-	raw := unsafe.Slice(unsafe.StringData(data), len(data))
-	var id, date string
+// resumed after, so it is malformed) and `date`, leaving every other byte
+// as it came (but for newlines between JSON tokens, removed). data and
+// frameID are only read during the call (they are the frame reader's):
+// the event's Raw is a copy in arena (nil: an allocation of its own).
+func decodeLog(data, frameID []byte, arena *event.Arena) (event.Event, error) {
+	var id string
+	var date []byte
 	var haveID, haveDate bool
-	err := event.ScanObject(raw, func(m event.Member) {
+	err := event.ScanObject(data, func(m event.Member) {
 		switch string(m.Key) {
 		case `"id"`:
 			id, haveID = m.StringValue()
 		case `"date"`:
-			date, haveDate = m.StringValue()
+			date, haveDate = m.Value, len(m.Value) > 1 && m.Value[0] == '"'
 		}
 	})
 	if err != nil {
-		if !utf8.Valid(raw) {
+		if !utf8.Valid(data) {
 			return event.Event{}, &decodeError{KindInvalidUTF8}
 		}
 		return event.Event{}, &decodeError{KindBadJSON}
 	}
-	if strings.ContainsAny(data, "\r\n") {
-		// Data split over several `data:` lines arrives joined by newlines
-		// (legal JSON whitespace): compact it so that one event stays one
-		// NDJSON line.
-		var b bytes.Buffer
-		if err := json.Compact(&b, raw); err != nil {
-			return event.Event{}, &decodeError{KindBadJSON}
-		}
-		raw = b.Bytes()
-	}
 	if !haveID || id == "" {
-		id = frameID // the JSON id is the one users see; the frame's will do
+		id = string(frameID) // the JSON id is the one users see; the frame's will do
 	}
 	if id == "" {
 		return event.Event{}, &decodeError{KindMissingID}
@@ -72,9 +62,38 @@ func decodeLog(data, frameID string) (event.Event, error) {
 	if !haveDate {
 		return event.Event{}, &decodeError{KindBadDate}
 	}
-	t, err := time.Parse(time.RFC3339Nano, date)
-	if err != nil {
+	t, ok := parseDate(date)
+	if !ok {
 		return event.Event{}, &decodeError{KindBadDate}
 	}
+	var raw []byte
+	if bytes.IndexByte(data, '\n') >= 0 || bytes.IndexByte(data, '\r') >= 0 {
+		// Data split over several `data:` lines arrives joined by newlines
+		// (legal JSON whitespace): compact it so that one event stays one
+		// NDJSON line.
+		var b bytes.Buffer
+		if err := json.Compact(&b, data); err != nil {
+			return event.Event{}, &decodeError{KindBadJSON}
+		}
+		raw = arena.Copy(b.Bytes())
+	} else {
+		raw = arena.Copy(data)
+	}
 	return event.Event{Raw: raw, ID: id, Date: t.UnixNano()}, nil
+}
+
+// parseDate reads a JSON string token holding an RFC 3339 date, without
+// allocating when it holds no escape.
+func parseDate(tok []byte) (time.Time, bool) {
+	in := tok[1 : len(tok)-1]
+	var s string
+	if bytes.IndexByte(in, '\\') >= 0 {
+		s = string(event.AppendUnescaped(nil, tok))
+	} else {
+		// time.Parse keeps no reference to s once it returned (its
+		// error would, and is dropped).
+		s = unsafe.String(unsafe.SliceData(in), len(in))
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
 }

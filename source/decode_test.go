@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/logship/logship/event"
 )
 
 func TestDecodeLog(t *testing.T) {
@@ -30,7 +32,7 @@ func TestDecodeLog(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := decodeLog(tt.data, tt.frameID)
+			e, err := decodeLog([]byte(tt.data), []byte(tt.frameID), nil)
 			if tt.kind == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -46,7 +48,7 @@ func TestDecodeLog(t *testing.T) {
 			}
 		})
 	}
-	e, _ := decodeLog(good, "")
+	e, _ := decodeLog([]byte(good), nil, new(event.Arena))
 	if e.ID != "e1" || e.Date != time.Date(2025, 1, 1, 0, 0, 0, 123_000_000, time.UTC).UnixNano() {
 		t.Fatalf("decoded %+v", e)
 	}
@@ -63,7 +65,7 @@ func FuzzDecodeLog(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data string) {
-		e, err := decodeLog(data, "")
+		e, err := decodeLog([]byte(data), nil, nil)
 		if err != nil {
 			return
 		}

@@ -89,6 +89,9 @@ type Source struct {
 	// that did: a stream opened after some is a recovery, logged at info.
 	failed       int
 	malformedLog *logLimiter
+	// arena holds the lines handed to the Output (their Raw): one
+	// allocation per chunk of lines, not one per line.
+	arena event.Arena
 }
 
 // FatalError is a refusal that reconnecting cannot fix (400, 401 or 403 on

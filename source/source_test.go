@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -20,6 +21,7 @@ import (
 	"github.com/logship/logship/config"
 	"github.com/logship/logship/emulator"
 	"github.com/logship/logship/event"
+	"github.com/logship/logship/metrics"
 )
 
 // collector is the Output of the source tests: it keeps what it is given.
@@ -382,5 +384,39 @@ func TestRefusedSubmitIsReadAgain(t *testing.T) {
 			}
 			checkOnceInOrder(t, out.ids(), emu.Lines(app.ID))
 		})
+	}
+}
+
+// TestOversizeFrameSkipped: a frame beyond the reader's limit (4 ×
+// max_event_bytes, at least 16 MiB) is skipped and counted as malformed,
+// and the lines after it on the same connection are delivered; frames with
+// CRLF line ends and data over several lines are read as well.
+func TestOversizeFrameSkipped(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	line := func(i int) string {
+		return fmt.Sprintf(`{"id":"l%d","date":%q}`, i, t0.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano))
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprintf(w, "id: l0\r\nevent: APPLICATION_LOG\r\ndata: %s\r\n\r\n", line(0))
+		fmt.Fprint(w, "id: huge\nevent: APPLICATION_LOG\ndata: {\"id\":\"huge\",\"message\":\"")
+		chunk := strings.Repeat("x", 1<<20)
+		for range 17 {
+			fmt.Fprint(w, chunk)
+		}
+		fmt.Fprint(w, "\"}\n\n")
+		l2 := line(2)
+		fmt.Fprintf(w, ": a comment\nid: l1\nevent: APPLICATION_LOG\ndata:%s\n\nevent: APPLICATION_LOG\ndata: %s\ndata: %s\n\n", line(1), l2[:10], l2[10:])
+		fmt.Fprint(w, "event: END_OF_STREAM\ndata: {\"endedBy\":\"UNTIL_REACHED\"}\n\n")
+	}))
+	t.Cleanup(srv.Close)
+	m := metrics.New()
+	cfg := withDefaults(config.Source{OwnerID: "orga_1", ApplicationID: "app_1", SinceTime: t0, Lookback: config.Duration(time.Second), HeartbeatTimeout: config.Duration(3 * time.Second)})
+	got := runSource(t, srv.URL, cfg, Options{Metrics: m}).ids()
+	if want := []string{"l0", "l1", "l2"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if n := testutil.ToFloat64(m.Malformed.WithLabelValues("app_1", KindFrameTooLarge)); n != 1 {
+		t.Fatalf("%v frames counted too large, want 1", n)
 	}
 }

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	sse "github.com/tmaxmax/go-sse"
 	"go.uber.org/zap"
 
 	"github.com/logship/logship/config"
@@ -191,37 +189,30 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 	defer s.m.Connected.WithLabelValues(s.cfg.Name).Set(0)
 
 	res := attemptResult{reason: "closed", opened: true}
-	// go-sse's scanner reads 4 KiB at a time; the transport's read buffer
-	// and its connection (adaptiveConn, see defaultClient) make that one
-	// read of the connection per 64 KiB while the stream is busy. No buffer of our own on top: it would be
-	// held by every stream (500 applications × 256 KiB was 128 MiB).
-	body := &watchedReader{r: resp.Body, wd: wd}
+	// The frame reader reads through the transport (its 4 KiB buffer, and
+	// adaptiveConn's 64 KiB reads while the stream is busy, see
+	// defaultClient) into a small buffer of its own, held by every stream:
+	// a frame's data is handed out as a slice of it.
 	frameLimit := max(4*s.cfg.MaxEventBytes.Int(), 16<<20)
-	// go-sse reports the last id seen on the stream, not the frame's own:
-	// a frame whose id did not change the last one carried no id line (or
-	// repeated it: then the JSON id decides anyway).
-	prevID := ""
-	for ev, err := range sse.Read(body, &sse.ReadConfig{MaxEventSize: frameLimit}) {
+	fr := newFrameReader(&watchedReader{r: resp.Body, wd: wd}, frameLimit)
+	for {
+		ev, err := fr.next()
 		if err != nil {
-			res.reason, res.err = reasonOf(ctx, "read"), err
-			if errors.Is(err, bufio.ErrTooLong) {
-				// The frame cannot be read, so its id is unknown and the
-				// server will send it again: say so loudly, every time.
-				s.malformed(KindFrameTooLarge, "")
-				s.log.Error("a frame exceeds the readable size; the stream cannot go past it: raise max_event_bytes",
-					zap.Int("frame_limit_bytes", frameLimit))
-				res.reason = KindFrameTooLarge
+			if err != io.EOF {
+				res.reason, res.err = reasonOf(ctx, "read"), err
 			}
-			return res
+			break
 		}
-		frameID := ""
-		if ev.LastEventID != prevID {
-			frameID = ev.LastEventID
+		if ev.Oversize {
+			// Not even dead-lettered: its data was not kept. Skipped,
+			// counted and logged (at a bounded rate); the stream goes on.
+			s.malformed(KindFrameTooLarge, "a "+string(ev.Type)+" frame over "+strconv.Itoa(frameLimit)+
+				" bytes (4 x max_event_bytes, at least 16 MiB), id "+strconv.Quote(string(ev.ID)))
+			continue
 		}
-		prevID = ev.LastEventID
-		switch ev.Type {
+		switch string(ev.Type) {
 		case "APPLICATION_LOG":
-			fresh, err := s.handleLog(ctx, ev.Data, frameID)
+			fresh, err := s.handleLog(ctx, ev.Data, ev.ID)
 			if err != nil {
 				res.reason, res.err = "stopping", err
 				return res
@@ -239,7 +230,7 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 			var end struct {
 				EndedBy string `json:"endedBy"`
 			}
-			_ = json.Unmarshal([]byte(ev.Data), &end)
+			_ = json.Unmarshal(ev.Data, &end)
 			res.complete, res.endedBy = true, end.EndedBy
 			if end.EndedBy == "LIMIT_REACHED" && s.cfg.Limit > 0 && s.emitted < s.cfg.Limit && res.fresh > 0 {
 				// The server's count held lines logship did not deliver
@@ -249,7 +240,7 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 			}
 			return res
 		default:
-			s.malformed(KindUnknownEvent, ev.Type)
+			s.malformed(KindUnknownEvent, string(ev.Type))
 		}
 	}
 	if ctx.Err() != nil {
@@ -260,10 +251,10 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 
 // handleLog decodes, dedupes and hands over one APPLICATION_LOG; fresh
 // reports a new line (handed over, not a replay or a malformed frame).
-func (s *Source) handleLog(ctx context.Context, data, frameID string) (fresh bool, err error) {
+func (s *Source) handleLog(ctx context.Context, data, frameID []byte) (fresh bool, err error) {
 	s.received.Inc()
 	s.receivedBytes.Add(float64(len(data)))
-	e, err := decodeLog(data, frameID)
+	e, err := decodeLog(data, frameID, &s.arena)
 	if err != nil {
 		var de *decodeError
 		if errors.As(err, &de) {
