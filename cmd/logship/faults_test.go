@@ -389,11 +389,11 @@ func TestLimitAcrossReconnects(t *testing.T) {
 	}
 }
 
-// TestUnreadableFrame: a frame beyond the reader's limit cannot be read,
-// so its id is unknown: logship says so loudly and reconnects instead of
-// crashing or going silent. (The emulator sends an injected frame once, so
-// the stream then goes on; a real server would send it again, and logship
-// would keep logging the error.)
+// TestUnreadableFrame: a frame beyond the reader's limit (4 ×
+// max_event_bytes, at least 16 MiB) is not held in memory: logship skips it,
+// counts and logs it as malformed (frame_too_large), and reads on, on the
+// same connection, instead of crashing, going silent or reconnecting to
+// meet it again.
 func TestUnreadableFrame(t *testing.T) {
 	emu, api := startEmulator(t, emulator.Options{Apps: smallApps(500)[:1], Token: "test-token",
 		Faults: emulator.Faults{Malformed: []emulator.Malformed{{At: 100, Kind: emulator.Oversized, Size: 17 << 20}}}})
@@ -409,8 +409,11 @@ func TestUnreadableFrame(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stderr, "a frame exceeds the readable size") {
-		t.Fatalf("no error logged: %s", stderr)
+	if !strings.Contains(stderr, `"kind":"frame_too_large"`) {
+		t.Fatalf("no skipped frame logged: %s", stderr)
+	}
+	if st := emu.Stats(); st.Connections != 1 {
+		t.Fatalf("%d connections, want 1: the stream goes on past the frame", st.Connections)
 	}
 	got := fileIDs(t, out)[apps[0].ID]
 	want := emu.Lines(apps[0].ID)
