@@ -211,6 +211,12 @@ func plainString(v []byte) []byte {
 // needs started (twice in a row for a line without a zone: the
 // application's, then its zone's), or until ctx ends.
 func (e *Enricher) Apply(ctx context.Context, owner, appID string, raw []byte) []byte {
+	return e.apply(ctx, owner, appID, raw, nil)
+}
+
+// apply is Apply, building the new line in arena (nil: an allocation of
+// its own).
+func (e *Enricher) apply(ctx context.Context, owner, appID string, raw []byte, arena *event.Arena) []byte {
 	v := e.scan(raw)
 	var frags [nParts][]byte
 	var waits [nParts]chan struct{}
@@ -241,7 +247,7 @@ func (e *Enricher) Apply(ctx context.Context, owner, appID string, raw []byte) [
 	if n == 0 {
 		return raw
 	}
-	return e.build(raw, &v, &frags, n)
+	return e.build(raw, &v, &frags, n, arena)
 }
 
 // wanted reports whether the line calls for part p.
@@ -486,9 +492,10 @@ func (e *Enricher) sweep(now time.Time) {
 }
 
 // build returns raw's members (but one named Key) followed by the
-// enrichment member holding the parts in frags; n bounds their length.
-func (e *Enricher) build(raw []byte, v *ids, frags *[nParts][]byte, n int) []byte {
-	out := make([]byte, 0, len(raw)+len(e.key)+n+3)
+// enrichment member holding the parts in frags, in arena; n bounds their
+// length.
+func (e *Enricher) build(raw []byte, v *ids, frags *[nParts][]byte, n int, arena *event.Arena) []byte {
+	out := arena.Alloc(len(raw) + len(e.key) + n + 3)
 	out = append(out, '{')
 	if v.hasKey {
 		for m, i, ok := event.NextMember(raw, 0); ok; m, i, ok = event.NextMember(raw, i) {
@@ -557,17 +564,23 @@ type Next interface {
 	DeadLetter(ctx context.Context, e event.Event, reason string) error
 }
 
-// Output enriches the lines of the sources of one owner before handing
-// them to Next. It is a source's Output.
+// Output enriches the lines of one source before handing them to Next.
+// It is a source's Output: the enriched lines are built in an arena of
+// its own (one allocation per chunk of lines, not one per line).
 type Output struct {
 	Next     Next
 	Enricher *Enricher
 	Owner    string
+
+	mu    sync.Mutex // the source calls alone; this is for safety's sake
+	arena event.Arena
 }
 
 // Submit enriches e and hands it on.
 func (o *Output) Submit(ctx context.Context, e event.Event) error {
-	e.Raw = o.Enricher.Apply(ctx, o.Owner, e.AppID, e.Raw)
+	o.mu.Lock()
+	e.Raw = o.Enricher.apply(ctx, o.Owner, e.AppID, e.Raw, &o.arena)
+	o.mu.Unlock()
 	return o.Next.Submit(ctx, e)
 }
 

@@ -278,6 +278,34 @@ func TestOutput(t *testing.T) {
 	}
 }
 
+// TestOutputLinesIndependent: the lines an Output builds share its arena's
+// chunks, and none is changed by those built after it, nor by appending
+// to it.
+func TestOutputLinesIndependent(t *testing.T) {
+	emu, api := serve(t, emulator.Options{Apps: []emulator.App{{Backlog: 200}}})
+	app := emu.Apps()[0]
+	en := New(Options{API: api, MaxWait: 5 * time.Second})
+	defer en.Close()
+	var got []event.Event
+	o := &Output{Next: collect{&got}, Enricher: en, Owner: app.OwnerID}
+	lines := emu.Lines(app.ID)
+	for _, l := range lines {
+		if err := o.Submit(t.Context(), event.Event{Raw: l.Raw, AppID: app.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := make([][]byte, len(got))
+	for i, e := range got {
+		want[i] = bytes.Clone(e.Raw)
+		_ = append(e.Raw, "garbage"...)
+	}
+	for i, e := range got {
+		if !bytes.Equal(e.Raw, want[i]) || !bytes.HasPrefix(e.Raw, lines[i].Raw[:len(lines[i].Raw)-1]) || !json.Valid(e.Raw) {
+			t.Fatalf("line %d changed or wrong: %s", i, e.Raw)
+		}
+	}
+}
+
 type collect struct{ evs *[]event.Event }
 
 func (c collect) Submit(_ context.Context, e event.Event) error {
@@ -299,13 +327,17 @@ func BenchmarkEnrich(b *testing.B) {
 	for _, l := range lines[:64] {
 		en.Apply(context.Background(), app.OwnerID, app.ID, l.Raw)
 	}
+	// Through an Output, as a source's lines go.
+	var got []event.Event
+	o := &Output{Next: collect{&got}, Enricher: en, Owner: app.OwnerID}
 	var bytesIn int64
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		raw := lines[i%len(lines)].Raw
 		bytesIn += int64(len(raw))
-		en.Apply(context.Background(), app.OwnerID, app.ID, raw)
+		_ = o.Submit(context.Background(), event.Event{Raw: raw, AppID: app.ID})
+		got = got[:0]
 	}
 	b.SetBytes(bytesIn / int64(max(b.N, 1)))
 }
