@@ -141,38 +141,24 @@ func credentialsRefused(err error) *source.FatalError {
 	return nil
 }
 
+// agent runs cfg, and each valid configuration a SIGHUP brings after it,
+// until logship is to stop. The metrics listener and the memory limit
+// outlive the reloads.
 func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger) error {
-	m := metrics.New()
-	reg := prometheus.NewRegistry()
-	if err := m.Register(reg); err != nil {
+	m, reg, err := newMetrics()
+	if err != nil {
 		return err
 	}
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	setMemoryLimit := func(cfg *config.Config) {}
-	if aio.memoryLimit && os.Getenv("GOMEMLIMIT") == "" {
-		prev := debug.SetMemoryLimit(-1)
-		defer debug.SetMemoryLimit(prev)
-		setMemoryLimit = func(cfg *config.Config) {
-			limit, from := memoryLimit(memoryBound(cfg), "/sys/fs/cgroup")
-			debug.SetMemoryLimit(limit)
-			log.Info("soft memory limit set from "+from+" (GOMEMLIMIT overrides it)", zap.Int64("bytes", limit))
-		}
-	}
+	setMemoryLimit, restore := memoryLimiter(aio, log)
+	defer restore()
 	setMemoryLimit(cfg)
 
 	ready := &readiness{why: "starting"}
-	if cfg.Metrics.Listen != "" {
-		srv, addr, err := serveOps(cfg.Metrics.Listen, reg, ready)
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-		log.Info("serving metrics", zap.String("addr", addr))
-		if aio.ready != nil {
-			aio.ready(addr)
-		}
+	stopServing, err := serveMetrics(cfg, aio, reg, ready, log)
+	if err != nil {
+		return err
 	}
+	defer stopServing()
 
 	for {
 		next, err := runPipeline(ctx, cfg, aio, log, m, ready)
@@ -183,15 +169,66 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 			log.Info("logship stopped cleanly (before applying the new configuration)")
 			return nil
 		}
-		logReloadChanges(log, cfg, next)
-		forgetRemoved(m, cfg, next)
-		if next.Log.Level != cfg.Log.Level && next.Log.Level != "" && aio.logLevel != (zap.AtomicLevel{}) {
-			if err := aio.logLevel.UnmarshalText([]byte(next.Log.Level)); err == nil {
-				log.Info("log level changed", zap.String("log_level", next.Log.Level))
-			}
-		}
+		applyReload(cfg, next, aio, log, m)
 		cfg = next
 		setMemoryLimit(cfg)
+	}
+}
+
+// newMetrics returns logship's collectors, registered with Go's and the
+// process's in a registry of their own.
+func newMetrics() (*metrics.Metrics, *prometheus.Registry, error) {
+	m := metrics.New()
+	reg := prometheus.NewRegistry()
+	if err := m.Register(reg); err != nil {
+		return nil, nil, err
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m, reg, nil
+}
+
+// memoryLimiter returns what sets Go's soft memory limit for a
+// configuration (nothing unless aio.memoryLimit and no GOMEMLIMIT), and
+// what puts back the limit found at start.
+func memoryLimiter(aio agentIO, log *zap.Logger) (set func(*config.Config), restore func()) {
+	if !aio.memoryLimit || os.Getenv("GOMEMLIMIT") != "" {
+		return func(*config.Config) {}, func() {}
+	}
+	prev := debug.SetMemoryLimit(-1)
+	return func(cfg *config.Config) {
+		limit, from := memoryLimit(memoryBound(cfg), "/sys/fs/cgroup")
+		debug.SetMemoryLimit(limit)
+		log.Info("soft memory limit set from "+from+" (GOMEMLIMIT overrides it)", zap.Int64("bytes", limit))
+	}, func() { debug.SetMemoryLimit(prev) }
+}
+
+// serveMetrics serves /metrics, /healthz and /readyz on metrics.listen
+// (nothing when it is empty) and returns what stops serving.
+func serveMetrics(cfg *config.Config, aio agentIO, reg *prometheus.Registry, ready *readiness, log *zap.Logger) (stop func(), err error) {
+	if cfg.Metrics.Listen == "" {
+		return func() {}, nil
+	}
+	srv, addr, err := serveOps(cfg.Metrics.Listen, reg, ready)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("serving metrics", zap.String("addr", addr))
+	if aio.ready != nil {
+		aio.ready(addr)
+	}
+	return func() { _ = srv.Close() }, nil
+}
+
+// applyReload does what a new configuration changes outside the pipeline:
+// the log lines saying what changed, the metrics of what went, the log
+// level.
+func applyReload(cfg, next *config.Config, aio agentIO, log *zap.Logger, m *metrics.Metrics) {
+	logReloadChanges(log, cfg, next)
+	forgetRemoved(m, cfg, next)
+	if next.Log.Level != cfg.Log.Level && next.Log.Level != "" && aio.logLevel != (zap.AtomicLevel{}) {
+		if err := aio.logLevel.UnmarshalText([]byte(next.Log.Level)); err == nil {
+			log.Info("log level changed", zap.String("log_level", next.Log.Level))
+		}
 	}
 }
 
@@ -204,41 +241,80 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger, m *metrics.Metrics, ready *readiness) (*config.Config, error) {
 	ready.notReady("starting")
 	// Checkpoints first: a corrupt one stops start-up before anything moves.
-	var store *pipeline.Store
-	if cfg.StateDir != "" {
-		s, err := pipeline.OpenStore(cfg.StateDir)
-		if err != nil {
-			return nil, err
-		}
-		store = s
+	store, starts, err := loadCheckpoints(cfg, log)
+	if err != nil {
+		return nil, err
 	}
-	sinkNames := make([]string, len(cfg.Sinks))
-	for i, sc := range cfg.Sinks {
-		sinkNames[i] = sc.Name
-	}
-	streams := make([]pipeline.Source, len(cfg.Sources))
-	for i, src := range cfg.Sources {
-		streams[i] = pipeline.Source{Name: src.Name, AppID: src.ApplicationID, Lookback: src.Lookback.D()}
-		if store != nil {
-			cp, err := store.Load(src.Name, src.ApplicationID)
-			if err != nil {
-				return nil, err
-			}
-			pos := cp.Resume(sinkNames, !src.SinceTime.IsZero())
-			streams[i].Start, streams[i].Sinks = pos, cp.Sinks
-			if !pos.IsZero() {
-				log.Info("resuming from checkpoint", zap.String("source", src.Name),
-					zap.String("last_id", pos.LastID), zap.Time("newest", time.Unix(0, pos.Newest).UTC()))
-			}
-		}
-	}
-
 	specs, err := buildSinks(cfg, aio, log, m)
 	if err != nil {
 		return nil, err
 	}
+	pipe, err := buildPipeline(ctx, cfg, store, starts, specs, log, m)
+	if err != nil {
+		return nil, err
+	}
+	r := startSources(ctx, cfg, pipe, store, starts, log, m)
+	defer r.stop()
+	if r.enricher != nil {
+		defer r.enricher.Close()
+	}
+	readyDone := r.watchReadiness(cfg, pipe, ready, log)
+	log.Info("logship started", zap.String("version", versionString()),
+		zap.Int("sources", len(cfg.Sources)), zap.Int("sinks", len(specs)), zap.String("api", source.SafeURL(cfg.API.URL)))
+
+	next := waitForSignals(cfg, aio, pipe, r, log, m)
+	<-readyDone // the sources' context is done once every source returned
+	return shutDown(ctx, cfg, aio, pipe, r, next, ready, log)
+}
+
+// sinkNames returns the names of cfg's sinks, in order.
+func sinkNames(cfg *config.Config) []string {
+	names := make([]string, len(cfg.Sinks))
+	for i, sc := range cfg.Sinks {
+		names[i] = sc.Name
+	}
+	return names
+}
+
+// loadCheckpoints opens the checkpoint store (none without state_dir) and
+// returns each configured source as the pipeline sees it, with the
+// positions it resumes from.
+func loadCheckpoints(cfg *config.Config, log *zap.Logger) (*pipeline.Store, []pipeline.Source, error) {
+	var store *pipeline.Store
+	if cfg.StateDir != "" {
+		s, err := pipeline.OpenStore(cfg.StateDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		store = s
+	}
+	names := sinkNames(cfg)
+	starts := make([]pipeline.Source, len(cfg.Sources))
+	for i, src := range cfg.Sources {
+		starts[i] = pipeline.Source{Name: src.Name, AppID: src.ApplicationID, Lookback: src.Lookback.D()}
+		if store == nil {
+			continue
+		}
+		cp, err := store.Load(src.Name, src.ApplicationID)
+		if err != nil {
+			return nil, nil, err
+		}
+		pos := cp.Resume(names, !src.SinceTime.IsZero())
+		starts[i].Start, starts[i].Sinks = pos, cp.Sinks
+		if !pos.IsZero() {
+			log.Info("resuming from checkpoint", zap.String("source", src.Name),
+				zap.String("last_id", pos.LastID), zap.Time("newest", time.Unix(0, pos.Newest).UTC()))
+		}
+	}
+	return store, starts, nil
+}
+
+// buildPipeline builds the pipeline over the sources and sinks, and
+// starts it (its sinks first).
+func buildPipeline(ctx context.Context, cfg *config.Config, store *pipeline.Store, sources []pipeline.Source, specs []pipeline.SinkSpec,
+	log *zap.Logger, m *metrics.Metrics) (*pipeline.Pipeline, error) {
 	pipe, err := pipeline.New(pipeline.Options{
-		Sources:            streams,
+		Sources:            sources,
 		Sinks:              specs,
 		Filter:             cfg.Pipeline.Filter,
 		Throttle:           cfg.Pipeline.Throttle,
@@ -256,22 +332,54 @@ func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.
 		_ = pipe.Close(context.Background())
 		return nil, err
 	}
+	return pipe, nil
+}
 
-	auth := authorizer(cfg.API)
-	srcCtx, stopSources := context.WithCancel(ctx)
-	defer stopSources()
-	var (
-		wg       sync.WaitGroup
-		fatalMu  sync.Mutex
-		fatalErr error
-		pending  atomic.Int32
-	)
-	pending.Store(int32(len(cfg.Sources)))
-	sources := make([]*source.Source, 0, len(cfg.Sources))
-	enricher := newEnricher(cfg, auth, log, m)
-	if enricher != nil {
-		defer enricher.Close()
+// runningSources is one configuration's sources at work: those of the
+// configured applications and those discovery follows.
+type runningSources struct {
+	ctx context.Context
+	// stop stops every source (at a stop, a reload, a fatal error, or
+	// once every source is complete).
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
+	sources    []*source.Source
+	discovered []*followers
+	enricher   *enrich.Enricher // nil when no source enriches
+	// pending counts the configured sources still running.
+	pending atomic.Int32
+
+	mu       sync.Mutex
+	fatalErr error // the first source's failure for good
+}
+
+// fail records err, the first failure for good, and stops every source.
+func (r *runningSources) fail(err error) {
+	r.mu.Lock()
+	if r.fatalErr == nil {
+		r.fatalErr = err
 	}
+	r.mu.Unlock()
+	r.stop()
+}
+
+// fatal returns the first failure for good, or nil. Call it once the
+// sources returned.
+func (r *runningSources) fatal() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fatalErr
+}
+
+// startSources starts a source per configured application, and discovery
+// for the sources that follow an owner's applications.
+func startSources(ctx context.Context, cfg *config.Config, pipe *pipeline.Pipeline, store *pipeline.Store, starts []pipeline.Source,
+	log *zap.Logger, m *metrics.Metrics) *runningSources {
+	r := &runningSources{}
+	r.ctx, r.stop = context.WithCancel(ctx)
+	r.pending.Store(int32(len(cfg.Sources)))
+	auth := authorizer(cfg.API)
+	r.enricher = newEnricher(cfg, auth, log, m)
 	for i, sc := range cfg.Sources {
 		if sc.Discover != nil {
 			continue // its applications' sources are started by discovery, below
@@ -280,69 +388,66 @@ func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.
 			log.Info("asking the API to select for the pipeline (push-down)", zap.String("source", sc.Name),
 				zap.Strings("fields", sc.PushFields), zap.Bool("filter", sc.PushFilter != ""))
 		}
-		sources = append(sources, source.New(cfg.API.URL, sc, source.Options{
+		r.sources = append(r.sources, source.New(cfg.API.URL, sc, source.Options{
 			SourceIndex: i,
-			Start:       streams[i].Start,
+			Start:       starts[i].Start,
 			Auth:        auth,
-			Output:      sourceOutput(pipe, enricher, sc),
+			Output:      sourceOutput(pipe, r.enricher, sc),
 			Logger:      log,
 			Metrics:     m,
 			UserAgent:   "logship/" + versionString(),
 		}))
 	}
-	discovered := startDiscovery(srcCtx, cfg, pipe, store, sinkNames, func(sc config.Source) source.Output { return sourceOutput(pipe, enricher, sc) },
-		source.Options{Auth: auth, Logger: log, Metrics: m, UserAgent: "logship/" + versionString()}, &wg, log, m,
-		func(err error) {
-			fatalMu.Lock()
-			if fatalErr == nil {
-				fatalErr = err
+	r.discovered = startDiscovery(r.ctx, cfg, pipe, store, sinkNames(cfg),
+		func(sc config.Source) source.Output { return sourceOutput(pipe, r.enricher, sc) },
+		source.Options{Auth: auth, Logger: log, Metrics: m, UserAgent: "logship/" + versionString()}, &r.wg, log, m, r.fail)
+	for _, s := range r.sources {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			if err := s.Run(r.ctx); err != nil {
+				r.fail(err)
 			}
-			fatalMu.Unlock()
-			stopSources()
-		})
-	readyDone := make(chan struct{})
+			if r.pending.Add(-1) == 0 {
+				r.stop() // every source complete: backfill done
+			}
+		}()
+	}
+	return r
+}
+
+// watchReadiness keeps /readyz true to the sources and sinks until the
+// sources stop; the channel is closed then.
+func (r *runningSources) watchReadiness(cfg *config.Config, pipe *pipeline.Pipeline, ready *readiness, log *zap.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	names := sinkNames(cfg)
 	go func() {
-		defer close(readyDone)
-		watchReadiness(ready, 100*time.Millisecond, srcCtx.Done(), log, func() (bool, string) {
-			all := sources
-			for _, f := range discovered {
+		defer close(done)
+		watchReadiness(ready, 100*time.Millisecond, r.ctx.Done(), log, func() (bool, string) {
+			all := r.sources
+			for _, f := range r.discovered {
 				if !f.listed.Load() {
 					return false, "starting: source " + f.sc.Name + " has not listed its applications yet"
 				}
 				all = append(all[:len(all):len(all)], f.sources()...)
 			}
-			return assess(time.Now(), cfg.Metrics.Ready, all, pipe, sinkNames)
+			return assess(time.Now(), cfg.Metrics.Ready, all, pipe, names)
 		})
 	}()
-	for _, s := range sources {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := s.Run(srcCtx)
-			if err != nil {
-				fatalMu.Lock()
-				if fatalErr == nil {
-					fatalErr = err
-				}
-				fatalMu.Unlock()
-				stopSources()
-			}
-			if pending.Add(-1) == 0 {
-				stopSources() // every source complete: backfill done
-			}
-		}()
-	}
-	log.Info("logship started", zap.String("version", versionString()),
-		zap.Int("sources", len(cfg.Sources)), zap.Int("sinks", len(specs)), zap.String("api", source.SafeURL(cfg.API.URL)))
+	return done
+}
 
+// waitForSignals waits for every source to return, reopening the output
+// files at each SIGHUP; a SIGHUP that brings a valid new configuration
+// stops the sources and returns it (nil otherwise).
+func waitForSignals(cfg *config.Config, aio agentIO, pipe *pipeline.Pipeline, r *runningSources, log *zap.Logger, m *metrics.Metrics) *config.Config {
 	sourcesDone := make(chan struct{})
-	go func() { wg.Wait(); close(sourcesDone) }()
-	var next *config.Config // a valid new configuration, from SIGHUP
-wait:
+	go func() { r.wg.Wait(); close(sourcesDone) }()
+	var next *config.Config
 	for {
 		select {
 		case <-sourcesDone:
-			break wait
+			return next
 		case <-aio.reopen:
 			if err := pipe.Reopen(); err != nil {
 				log.Error("reopen after SIGHUP failed", zap.Error(err))
@@ -350,11 +455,19 @@ wait:
 				log.Info("reopened output files (SIGHUP)")
 			}
 			if next = reloadConfig(aio.reload, cfg, log, m); next != nil {
-				stopSources()
+				r.stop()
 			}
 		}
 	}
-	<-readyDone // srcCtx is done once every source returned
+}
+
+// shutDown drains the pipeline (within shutdown_timeout, cut short by a
+// second signal) and saves the checkpoints, once the sources returned. It
+// returns next when the sources stopped for a reload (and ctx is not
+// done), nil when logship is to stop.
+func shutDown(ctx context.Context, cfg *config.Config, aio agentIO, pipe *pipeline.Pipeline, r *runningSources, next *config.Config,
+	ready *readiness, log *zap.Logger) (*config.Config, error) {
+	fatalErr := r.fatal()
 	switch {
 	case ctx.Err() == nil && next != nil:
 		ready.notReady("reloading the configuration")
@@ -371,12 +484,11 @@ wait:
 			log.Info("every source is complete: draining")
 		}
 	}
-	timeout := cfg.ShutdownTimeout
 	hard := context.Background()
 	if aio.signals != nil {
 		hard = aio.signals.hard
 	}
-	drainCtx, cancel := context.WithTimeout(hard, timeout.D())
+	drainCtx, cancel := context.WithTimeout(hard, cfg.ShutdownTimeout.D())
 	defer cancel()
 	closeErr := pipe.Close(drainCtx)
 	for i, s := range cfg.Sources {
