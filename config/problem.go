@@ -53,10 +53,14 @@ func (ps *Problems) add(path, msg string) {
 }
 
 // covers reports whether a problem at path p makes one at q redundant: q
-// is p or a key under p.
+// is p or a key under p. A problem at a secret's `K_file` (a file that
+// cannot be read) covers K too: its "required" follows from the file.
 func covers(p, q string) bool {
 	if p == "" {
 		return false
+	}
+	if base, ok := strings.CutSuffix(p, secretFileSuffix); ok && base != "" && covers(base, q) {
+		return true
 	}
 	return q == p || strings.HasPrefix(q, p+".") || strings.HasPrefix(q, p+"[")
 }

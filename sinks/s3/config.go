@@ -88,8 +88,13 @@ func (c *Config) Validate() config.Problems {
 	if strings.HasPrefix(c.Prefix, "/") || strings.HasSuffix(c.Prefix, "/") || strings.Contains(c.Prefix, "//") {
 		add("prefix", "must not start or end with '/' nor hold '//'")
 	}
-	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
-		add("access_key_id", "access_key_id and secret_access_key go together")
+	// The problem is at the key missing, so that a secret_access_key_file
+	// that cannot be read is the only problem reported.
+	switch {
+	case c.AccessKeyID != "" && c.SecretAccessKey == "":
+		add("secret_access_key", "required with access_key_id")
+	case c.AccessKeyID == "" && c.SecretAccessKey != "":
+		add("access_key_id", "required with secret_access_key")
 	}
 	switch c.Compression {
 	case CompressionGzip, CompressionZstd, CompressionNone:
