@@ -113,11 +113,13 @@ many() {
     curl -s -o "$BENCH_PROFILE/cpu.$label.pprof" "http://127.0.0.1:$port/debug/pprof/profile?seconds=$((secs - 1))" & prof=$!
   fi
   t0=$(awk '{print $14+$15}' "/proc/$agent/stat"); s0=$(date +%s.%N); l0=$(wc -l <"$work/many.$n.ndjson" 2>/dev/null || echo 0)
+  local e0 e1; e0=$(awk '{print $14+$15}' "/proc/$emu/stat")
   for _ in $(seq "$secs"); do
     sleep 1
     r=$(awk '/VmRSS/ {print $2}' "/proc/$agent/status"); [ "$r" -gt "$peak" ] && peak=$r
   done
   t1=$(awk '{print $14+$15}' "/proc/$agent/stat"); s1=$(date +%s.%N); l1=$(wc -l <"$work/many.$n.ndjson")
+  e1=$(awk '{print $14+$15}' "/proc/$emu/stat")
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")
   if [ -n "$prof" ]; then
     wait "$prof" || true
@@ -126,16 +128,17 @@ many() {
     curl -s "http://127.0.0.1:$port/metrics" | grep -E '^go_(memstats|gc|goroutines|sched)' >"$BENCH_PROFILE/memstats.$label.txt" || true
     grep -E '^(Vm|Rss)' "/proc/$agent/status" >>"$BENCH_PROFILE/memstats.$label.txt"
   fi
-  awk -v lb="$label" -v t0="$t0" -v t1="$t1" -v s0="$s0" -v s1="$s1" -v hz="$hz" -v peak="$peak" -v hwm="$hwm" -v l0="$l0" -v l1="$l1" 'BEGIN {
-    printf "%-10s CPU %.1f %% of one core (%.2f s CPU), RSS %.1f MiB (peak sampled), %.1f MiB (VmHWM), %.0f lines/s delivered\n",
-      lb, 100*(t1-t0)/hz/(s1-s0), (t1-t0)/hz, peak/1024, hwm/1024, (l1-l0)/(s1-s0) }'
+  awk -v lb="$label" -v t0="$t0" -v t1="$t1" -v s0="$s0" -v s1="$s1" -v hz="$hz" -v peak="$peak" -v hwm="$hwm" -v l0="$l0" -v l1="$l1" -v e0="$e0" -v e1="$e1" 'BEGIN {
+    printf "%-10s CPU %.1f %% of one core (%.2f s CPU), RSS %.1f MiB (peak sampled), %.1f MiB (VmHWM), %.0f lines/s delivered (emulator: %.0f %% of a core)\n",
+      lb, 100*(t1-t0)/hz/(s1-s0), (t1-t0)/hz, peak/1024, hwm/1024, (l1-l0)/(s1-s0), 100*(e1-e0)/hz/(s1-s0) }'
   kill "$agent" 2>/dev/null || true; wait "$agent" 2>/dev/null || true
 }
 if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY}" = apps ]; then
-  emulator "$apps" 0 20 18932
+  emulator "$apps" 0 "${BENCH_RATE:-20}" 18932
+  emu=${pids[-1]}
   api=http://127.0.0.1:18932
   settle=$(( apps / 100 > 5 ? apps / 100 : 5 ))
-  echo "== $apps applications x 20 lines/s into one file sink, ${secs}s sampled after ${settle}s ($(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "== $apps applications x ${BENCH_RATE:-20} lines/s into one file sink, ${secs}s sampled after ${settle}s ($(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
   many "$ls" logship 0
   # BENCH_COMPARE=BIN: the same measure for another logship binary (a
   # baseline build), alternated with this one, in the same run.
