@@ -52,7 +52,7 @@ func TestAdaptiveConnBusyThenIdle(t *testing.T) {
 	// takes far fewer reads of the connection than 256, and arrives whole.
 	burst := make([]byte, 1<<20)
 	for i := range burst {
-		burst[i] = byte(rand.IntN(256))
+		burst[i] = byte(i ^ i>>8 ^ i>>16)
 	}
 	go func() { _, _ = server.Write(burst) }()
 	got := make([]byte, 0, len(burst))
@@ -153,4 +153,63 @@ func TestAdaptiveConnErrorAfterData(t *testing.T) {
 	if c.buf != nil {
 		t.Error("the buffer was not given back after the error")
 	}
+}
+
+// TestAdaptiveConnRandomReads: whatever the sizes the connection returns
+// and the caller asks for, the bytes come out whole and in order.
+func TestAdaptiveConnRandomReads(t *testing.T) {
+	for seed := range uint64(10) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		var want []byte
+		var reads []scriptRead
+		for range 60 {
+			// Mostly small reads (a live stream), bursts of large ones.
+			n := 1 + rng.IntN(700)
+			if rng.IntN(4) == 0 {
+				n = 1 + rng.IntN(3*busyBuffer)
+			}
+			d := make([]byte, n)
+			for i := range d {
+				k := len(want) + i // position in the stream, spread over the bytes
+				d[i] = byte(k ^ k>>8 ^ k>>16)
+			}
+			want = append(want, d...)
+			reads = append(reads, scriptRead{data: d})
+		}
+		c := &adaptiveConn{Conn: &chunkConn{reads: reads}}
+		var got []byte
+		for {
+			p := make([]byte, 1+rng.IntN(8<<10))
+			n, err := c.Read(p)
+			got = append(got, p[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("seed %d: %d bytes out for %d in, or altered", seed, len(got), len(want))
+		}
+	}
+}
+
+// chunkConn returns each scripted read's data over as many reads as the
+// caller's slices need (as a socket holding that much would), then io.EOF.
+type chunkConn struct {
+	net.Conn
+	reads []scriptRead
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(c.reads) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.reads[0].data)
+	c.reads[0].data = c.reads[0].data[n:]
+	if len(c.reads[0].data) == 0 {
+		c.reads = c.reads[1:]
+	}
+	return n, nil
 }
