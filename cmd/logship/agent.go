@@ -61,11 +61,23 @@ const (
 )
 
 // memoryBound is the heap logship needs for cfg: every sink's buffer plus
-// the overhead. As Go's soft memory limit, it keeps the garbage collector
-// from letting the heap grow to twice the buffered bytes (GOGC=100) while
-// a sink is stuck.
-func memoryBound(cfg *config.Config) int64 {
-	n := int64(memoryOverhead) + int64(len(cfg.Sources))*memoryOverheadPerSource
+// the overhead, per source for each application followed: a source of its
+// own, or one of the discovered applications (discovered counts those of
+// every discovering source; a discovering source that follows none yet
+// counts as one). As Go's soft memory limit, it keeps the garbage
+// collector from letting the heap grow to twice the buffered bytes
+// (GOGC=100) while a sink is stuck.
+func memoryBound(cfg *config.Config, discovered int) int64 {
+	sources := 0
+	for _, sc := range cfg.Sources {
+		if sc.Discover == nil {
+			sources++
+		}
+	}
+	if sources < len(cfg.Sources) {
+		sources += max(discovered, len(cfg.Sources)-sources)
+	}
+	n := int64(memoryOverhead) + int64(sources)*memoryOverheadPerSource
 	for i := range cfg.Sinks {
 		n += int64(cfg.SinkBuffer(i).MaxBytes)
 	}
@@ -151,7 +163,7 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 	}
 	setMemoryLimit, restore := memoryLimiter(aio, log)
 	defer restore()
-	setMemoryLimit(cfg)
+	setMemoryLimit(cfg, 0)
 
 	ready := &readiness{why: "starting"}
 	stopServing, err := serveMetrics(cfg, aio, reg, ready, log)
@@ -161,7 +173,8 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 	defer stopServing()
 
 	for {
-		next, err := runPipeline(ctx, cfg, aio, log, m, ready)
+		running := cfg
+		next, err := runPipeline(ctx, cfg, aio, log, m, ready, func(discovered int) { setMemoryLimit(running, discovered) })
 		if err != nil || next == nil {
 			return err
 		}
@@ -171,7 +184,7 @@ func agent(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger
 		}
 		applyReload(cfg, next, aio, log, m)
 		cfg = next
-		setMemoryLimit(cfg)
+		setMemoryLimit(cfg, 0)
 	}
 }
 
@@ -188,17 +201,22 @@ func newMetrics() (*metrics.Metrics, *prometheus.Registry, error) {
 }
 
 // memoryLimiter returns what sets Go's soft memory limit for a
-// configuration (nothing unless aio.memoryLimit and no GOMEMLIMIT), and
-// what puts back the limit found at start.
-func memoryLimiter(aio agentIO, log *zap.Logger) (set func(*config.Config), restore func()) {
+// configuration and the number of applications discovery follows (nothing
+// unless aio.memoryLimit and no GOMEMLIMIT), and what puts back the limit
+// found at start. set is called at start, at each reload, and from
+// discovery's goroutines when that number changes.
+func memoryLimiter(aio agentIO, log *zap.Logger) (set func(cfg *config.Config, discovered int), restore func()) {
 	if !aio.memoryLimit || os.Getenv("GOMEMLIMIT") != "" {
-		return func(*config.Config) {}, func() {}
+		return func(*config.Config, int) {}, func() {}
 	}
 	prev := debug.SetMemoryLimit(-1)
-	return func(cfg *config.Config) {
-		limit, from := memoryLimit(memoryBound(cfg), "/sys/fs/cgroup")
+	var mu sync.Mutex
+	return func(cfg *config.Config, discovered int) {
+		mu.Lock()
+		defer mu.Unlock()
+		limit, from := memoryLimit(memoryBound(cfg, discovered), "/sys/fs/cgroup")
 		debug.SetMemoryLimit(limit)
-		log.Info("soft memory limit set from "+from+" (GOMEMLIMIT overrides it)", zap.Int64("bytes", limit))
+		log.Info("soft memory limit set from "+from+" (GOMEMLIMIT overrides it)", zap.Int64("bytes", limit), zap.Int("discovered_applications", discovered))
 	}, func() { debug.SetMemoryLimit(prev) }
 }
 
@@ -237,8 +255,10 @@ func applyReload(cfg, next *config.Config, aio agentIO, log *zap.Logger, m *metr
 // is cancelled, every source is complete, a source fails for good, or a
 // SIGHUP brings a valid new configuration. Then it stops the sources,
 // drains the pipeline and saves the checkpoints. It returns the new
-// configuration to run next, or nil when logship is to stop.
-func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger, m *metrics.Metrics, ready *readiness) (*config.Config, error) {
+// configuration to run next, or nil when logship is to stop. discovered
+// is told how many applications discovery follows, when that changes.
+func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.Logger, m *metrics.Metrics, ready *readiness,
+	discovered func(n int)) (*config.Config, error) {
 	ready.notReady("starting")
 	// Checkpoints first: a corrupt one stops start-up before anything moves.
 	store, starts, err := loadCheckpoints(cfg, log)
@@ -253,7 +273,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, aio agentIO, log *zap.
 	if err != nil {
 		return nil, err
 	}
-	r := startSources(ctx, cfg, pipe, store, starts, log, m)
+	r := startSources(ctx, cfg, pipe, store, starts, log, m, discovered)
 	defer r.stop()
 	if r.enricher != nil {
 		defer r.enricher.Close()
@@ -372,9 +392,10 @@ func (r *runningSources) fatal() error {
 }
 
 // startSources starts a source per configured application, and discovery
-// for the sources that follow an owner's applications.
+// for the sources that follow an owner's applications (discovered is told
+// how many they follow, when that changes).
 func startSources(ctx context.Context, cfg *config.Config, pipe *pipeline.Pipeline, store *pipeline.Store, starts []pipeline.Source,
-	log *zap.Logger, m *metrics.Metrics) *runningSources {
+	log *zap.Logger, m *metrics.Metrics, discovered func(n int)) *runningSources {
 	r := &runningSources{}
 	r.ctx, r.stop = context.WithCancel(ctx)
 	r.pending.Store(int32(len(cfg.Sources)))
@@ -400,7 +421,7 @@ func startSources(ctx context.Context, cfg *config.Config, pipe *pipeline.Pipeli
 	}
 	r.discovered = startDiscovery(r.ctx, cfg, pipe, store, sinkNames(cfg),
 		func(sc config.Source) source.Output { return sourceOutput(pipe, r.enricher, sc) },
-		source.Options{Auth: auth, Logger: log, Metrics: m, UserAgent: "logship/" + versionString()}, &r.wg, log, m, r.fail)
+		source.Options{Auth: auth, Logger: log, Metrics: m, UserAgent: "logship/" + versionString()}, &r.wg, log, m, r.fail, discovered)
 	for _, s := range r.sources {
 		r.wg.Add(1)
 		go func() {

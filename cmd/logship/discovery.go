@@ -164,11 +164,14 @@ func (f *followers) sources() []*source.Source {
 
 // startDiscovery runs discovery for every source that has it, until ctx
 // ends; the discoverers and their followers are counted in wg. A first
-// listing refused (401, 403) is handed to fatal.
+// listing refused (401, 403) is handed to fatal. discovered (nil: none) is
+// told the number of applications listed by every discovering source
+// together whenever a listing changes it.
 func startDiscovery(ctx context.Context, cfg *config.Config, pipe *pipeline.Pipeline, store *pipeline.Store, sinks []string,
 	output func(config.Source) source.Output, base source.Options, wg *sync.WaitGroup, log *zap.Logger, m *metrics.Metrics,
-	fatal func(error)) []*followers {
+	fatal func(error), discovered func(n int)) []*followers {
 	var all []*followers
+	var total atomic.Int64 // applications listed, over every discovering source
 	api := &cleverapi.Client{Base: cfg.API.URL, Auth: base.Auth, UserAgent: base.UserAgent}
 	for i := range cfg.Sources {
 		sc := cfg.Sources[i]
@@ -179,6 +182,7 @@ func startDiscovery(ctx context.Context, cfg *config.Config, pipe *pipeline.Pipe
 			wg: wg, log: log, now: time.Now, index: map[string]int{}, running: map[string]*follower{}}
 		all = append(all, f)
 		gauge := m.Discovered.WithLabelValues(sc.Name)
+		var listedApps atomic.Int64 // this source's, in total
 		listings := m.DiscoverListings
 		d := discover.New(discover.Options{
 			Owner:     sc.OwnerID,
@@ -194,6 +198,9 @@ func startDiscovery(ctx context.Context, cfg *config.Config, pipe *pipeline.Pipe
 				} else {
 					f.listed.Store(true)
 					f.forgetGone()
+					if old := listedApps.Swap(int64(n)); old != int64(n) && discovered != nil {
+						discovered(int(total.Add(int64(n) - old)))
+					}
 				}
 				listings.WithLabelValues(sc.Name, result).Inc()
 				gauge.Set(float64(n))

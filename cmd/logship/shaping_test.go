@@ -474,7 +474,22 @@ sinks:
   - {type: stdout}
   - {type: file, path: %s/out, buffer: {max_bytes: 30MiB}}
 `, dir, dir)))
-	if got, want := memoryBound(cfg), int64(40<<20+memoryOverhead+2*memoryOverheadPerSource); got != want {
+	if got, want := memoryBound(cfg, 0), int64(40<<20+memoryOverhead+2*memoryOverheadPerSource); got != want {
 		t.Fatalf("memoryBound = %d, want %d", got, want)
+	}
+
+	// A discovering source counts the applications it follows (at least
+	// one), not one source.
+	cfg = loadTestConfig(t, writeConfig(t, dir, fmt.Sprintf(`state_dir: %s
+sources:
+  - {owner_id: orga_1, application_id: app_1}
+  - {owner_id: orga_1, discover: {}}
+sinks:
+  - {type: file, path: %s/out, buffer: {max_bytes: 30MiB}}
+`, dir, dir)))
+	for _, c := range []struct{ discovered, sources int }{{0, 2}, {1, 2}, {500, 501}} {
+		if got, want := memoryBound(cfg, c.discovered), int64(30<<20+memoryOverhead+c.sources*memoryOverheadPerSource); got != want {
+			t.Errorf("memoryBound with %d discovered = %d, want %d (%d sources)", c.discovered, got, want, c.sources)
+		}
 	}
 }

@@ -156,7 +156,7 @@ func simulate(seed int64, classes classSet, dir string) (res *simResult) {
 	for i, sc := range cfg.Sinks {
 		st.bounds[sc.Name] = float64(cfg.SinkBuffer(i).MaxBytes)
 	}
-	st.memMax = float64(memoryBound(cfg))
+	st.memMax = float64(memoryBound(cfg, 0))
 
 	st.runAll(started.Add(simSeedTimeout))
 	st.finalChecks()
