@@ -1,6 +1,6 @@
 package event
 
-import "encoding/json"
+import "bytes"
 
 // FieldReader reads the scalar values of chosen top-level fields of event
 // JSON objects, without decoding the rest. Sinks use it to route and label
@@ -34,7 +34,7 @@ func (f *FieldReader) Read(obj []byte) error {
 	return ScanObject(obj, func(m Member) {
 		slot := -1
 		k := m.Key[1 : len(m.Key)-1]
-		if indexByte(k, '\\') >= 0 {
+		if bytes.IndexByte(k, '\\') >= 0 {
 			name := m.Name()
 			k = []byte(name)
 		}
@@ -56,27 +56,14 @@ func (f *FieldReader) scalar(v []byte) []byte {
 	switch v[0] {
 	case '"':
 		inner := v[1 : len(v)-1]
-		if indexByte(inner, '\\') < 0 {
+		if bytes.IndexByte(inner, '\\') < 0 {
 			return inner
 		}
-		var s string
-		if json.Unmarshal(v, &s) != nil {
-			return nil
-		}
 		start := len(f.unescape)
-		f.unescape = append(f.unescape, s...)
+		f.unescape = AppendUnescaped(f.unescape, v)
 		return f.unescape[start:len(f.unescape):len(f.unescape)]
 	case '{', '[', 'n':
 		return nil
 	}
 	return v
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }

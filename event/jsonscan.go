@@ -1,7 +1,9 @@
 package event
 
 import (
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -154,10 +156,37 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+// Masks of the word-at-a-time test in scanString.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// specials marks, in the 8 bytes of x (little-endian), those that are not
+// plain: below 0x20, '"', '\\', or with the high bit set. Each
+// (v - lsb) & ^v & msb is the classic "has a zero byte" test; it may also
+// mark bytes after a marked one, so only its lowest mark is exact, and
+// that is the one scanString uses.
+func specials(x uint64) uint64 {
+	q := x ^ (lsb * '"')
+	s := x ^ (lsb * '\\')
+	return ((x-lsb*0x20)&^x | (q-lsb)&^q | (s-lsb)&^s | x) & msb
+}
+
 // scanString returns the index after the string starting at b[i] == '"'.
+// It jumps over plain text eight bytes at a time, to the first byte that
+// needs a look.
 func scanString(b []byte, i int) (int, error) {
 	i++
 	for i < len(b) {
+		if i+8 <= len(b) {
+			m := specials(binary.LittleEndian.Uint64(b[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		}
 		c := b[i]
 		if plain[c] {
 			i++
