@@ -19,6 +19,7 @@
 package enrich
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"sync"
@@ -69,14 +70,15 @@ var partNames = [nParts]string{"application", "instance", "deployment", "zone"}
 // Enricher enriches lines; it is safe for concurrent use by the sources.
 // Close it to stop its look-ups.
 type Enricher struct {
-	opts    Options
-	api     *cleverapi.Client
-	keyName string
-	key     []byte // `"key":`
-	log     *zap.Logger
-	missing [nParts]prometheus.Counter
-	lookOK  [nParts]prometheus.Counter
-	lookErr [nParts]prometheus.Counter
+	opts      Options
+	api       *cleverapi.Client
+	keyName   string
+	key       []byte // `"key":`
+	quotedKey []byte // `"key"`
+	log       *zap.Logger
+	missing   [nParts]prometheus.Counter
+	lookOK    [nParts]prometheus.Counter
+	lookErr   [nParts]prometheus.Counter
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -132,16 +134,17 @@ func New(opts Options) *Enricher {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Enricher{
-		opts:    opts,
-		api:     opts.API,
-		keyName: opts.Key,
-		key:     append(event.AppendString(nil, opts.Key), ':'),
-		log:     opts.Logger.With(zap.String("component", "enrich")),
-		ctx:     ctx,
-		cancel:  cancel,
-		apps:    map[string]*appCache{},
-		zones:   map[string]*entry{},
-		swept:   opts.Now(),
+		opts:      opts,
+		api:       opts.API,
+		keyName:   opts.Key,
+		key:       append(event.AppendString(nil, opts.Key), ':'),
+		quotedKey: event.AppendString(nil, opts.Key),
+		log:       opts.Logger.With(zap.String("component", "enrich")),
+		ctx:       ctx,
+		cancel:    cancel,
+		apps:      map[string]*appCache{},
+		zones:     map[string]*entry{},
+		swept:     opts.Now(),
 	}
 	for p := range nParts {
 		e.missing[p] = opts.Metrics.EnrichMissing.WithLabelValues(partNames[p])
@@ -164,9 +167,12 @@ type ids struct {
 	hasKey                          bool // the line has a member named Key
 }
 
-// scan reads the ids of raw.
+// scan reads the ids of raw. It stops once it has all four when raw
+// cannot hold a member named Key (the API sends the ids before the
+// message, so the message is not read at all).
 func (e *Enricher) scan(raw []byte) ids {
 	var v ids
+	mayHaveKey := bytes.Contains(raw, e.quotedKey)
 	for m, i, ok := event.NextMember(raw, 0); ok; m, i, ok = event.NextMember(raw, i) {
 		k := m.Key
 		if len(k) < 2 {
@@ -184,6 +190,9 @@ func (e *Enricher) scan(raw []byte) ids {
 			v.zone = plainString(m.Value)
 		case e.keyName:
 			v.hasKey = true
+		}
+		if !mayHaveKey && v.app != nil && v.instance != nil && v.deployment != nil && v.zone != nil {
+			break
 		}
 	}
 	return v
