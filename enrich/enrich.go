@@ -220,12 +220,13 @@ func plainString(v []byte) []byte {
 // needs started (twice in a row for a line without a zone: the
 // application's, then its zone's), or until ctx ends.
 func (e *Enricher) Apply(ctx context.Context, owner, appID string, raw []byte) []byte {
-	return e.apply(ctx, owner, appID, raw, nil)
+	out, _ := e.apply(ctx, owner, appID, raw, nil)
+	return out
 }
 
 // apply is Apply, building the new line in arena (nil: an allocation of
-// its own).
-func (e *Enricher) apply(ctx context.Context, owner, appID string, raw []byte, arena *event.Arena) []byte {
+// its own); built reports a new line (else out is raw).
+func (e *Enricher) apply(ctx context.Context, owner, appID string, raw []byte, arena *event.Arena) (out []byte, built bool) {
 	v := e.scan(raw)
 	var frags [nParts][]byte
 	var waits [nParts]chan struct{}
@@ -254,9 +255,9 @@ func (e *Enricher) apply(ctx context.Context, owner, appID string, raw []byte, a
 		}
 	}
 	if n == 0 {
-		return raw
+		return raw, false
 	}
-	return e.build(raw, &v, &frags, n, arena)
+	return e.build(raw, &v, &frags, n, arena), true
 }
 
 // wanted reports whether the line calls for part p.
@@ -575,7 +576,9 @@ type Next interface {
 
 // Output enriches the lines of one source before handing them to Next.
 // It is a source's Output: the enriched lines are built in an arena of
-// its own (one allocation per chunk of lines, not one per line).
+// its own (one allocation per chunk of lines, not one per line), and it
+// copies those it does not enrich there: Submit keeps no reference to the
+// line it is handed (a source.LineCopier).
 type Output struct {
 	Next     Next
 	Enricher *Enricher
@@ -588,12 +591,19 @@ type Output struct {
 // Submit enriches e and hands it on.
 func (o *Output) Submit(ctx context.Context, e event.Event) error {
 	o.mu.Lock()
-	e.Raw = o.Enricher.apply(ctx, o.Owner, e.AppID, e.Raw, &o.arena)
+	raw, built := o.Enricher.apply(ctx, o.Owner, e.AppID, e.Raw, &o.arena)
+	if !built {
+		raw = o.arena.Copy(raw)
+	}
 	o.mu.Unlock()
+	e.Raw = raw
 	return o.Next.Submit(ctx, e)
 }
 
-// DeadLetter hands e on as it is.
+// CopiesLines marks Output as a source.LineCopier: Submit copies its line.
+func (o *Output) CopiesLines() {}
+
+// DeadLetter hands e on as it is (the source copied it).
 func (o *Output) DeadLetter(ctx context.Context, e event.Event, reason string) error {
 	return o.Next.DeadLetter(ctx, e, reason)
 }

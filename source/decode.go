@@ -32,10 +32,10 @@ func (e *decodeError) Error() string { return "malformed frame: " + e.kind }
 // checks that data is one valid JSON object in valid UTF-8 and reads its
 // `id` (else the frame's id line, frameID; a line with neither cannot be
 // resumed after, so it is malformed) and `date`, leaving every other byte
-// as it came (but for newlines between JSON tokens, removed). data and
-// frameID are only read during the call (they are the frame reader's):
-// the event's Raw is a copy in arena (nil: an allocation of its own).
-func decodeLog(data, frameID []byte, arena *event.Arena) (event.Event, error) {
+// as it came (but for newlines between JSON tokens, removed). The event's
+// Raw is data itself (or its compacted copy): the caller copies it before
+// data's buffer is reused.
+func decodeLog(data, frameID []byte) (event.Event, error) {
 	var id string
 	var date []byte
 	var haveID, haveDate bool
@@ -66,7 +66,7 @@ func decodeLog(data, frameID []byte, arena *event.Arena) (event.Event, error) {
 	if !ok {
 		return event.Event{}, &decodeError{KindBadDate}
 	}
-	var raw []byte
+	raw := data
 	if bytes.IndexByte(data, '\n') >= 0 || bytes.IndexByte(data, '\r') >= 0 {
 		// Data split over several `data:` lines arrives joined by newlines
 		// (legal JSON whitespace): compact it so that one event stays one
@@ -75,9 +75,7 @@ func decodeLog(data, frameID []byte, arena *event.Arena) (event.Event, error) {
 		if err := json.Compact(&b, data); err != nil {
 			return event.Event{}, &decodeError{KindBadJSON}
 		}
-		raw = arena.Copy(b.Bytes())
-	} else {
-		raw = arena.Copy(data)
+		raw = b.Bytes()
 	}
 	return event.Event{Raw: raw, ID: id, Date: t.UnixNano()}, nil
 }

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/logship/logship/event"
 )
 
 func TestDecodeLog(t *testing.T) {
@@ -32,7 +30,7 @@ func TestDecodeLog(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := decodeLog([]byte(tt.data), []byte(tt.frameID), nil)
+			e, err := decodeLog([]byte(tt.data), []byte(tt.frameID))
 			if tt.kind == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -48,7 +46,7 @@ func TestDecodeLog(t *testing.T) {
 			}
 		})
 	}
-	e, _ := decodeLog([]byte(good), nil, new(event.Arena))
+	e, _ := decodeLog([]byte(good), nil)
 	if e.ID != "e1" || e.Date != time.Date(2025, 1, 1, 0, 0, 0, 123_000_000, time.UTC).UnixNano() {
 		t.Fatalf("decoded %+v", e)
 	}
@@ -65,7 +63,7 @@ func FuzzDecodeLog(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data string) {
-		e, err := decodeLog([]byte(data), nil, nil)
+		e, err := decodeLog([]byte(data), nil)
 		if err != nil {
 			return
 		}

@@ -27,12 +27,23 @@ import (
 
 // Output receives a source's lines. Both calls may block (backpressure);
 // they return an error only when ctx is done or the pipeline is closed.
+// The event's Raw is the Output's to keep (read-only), unless the Output
+// is a LineCopier.
 type Output interface {
 	// Submit hands over one new log line, in stream order.
 	Submit(ctx context.Context, e event.Event) error
 	// DeadLetter hands over a line that must not reach the sinks (too
 	// large), to be kept in the dead-letter file with reason.
 	DeadLetter(ctx context.Context, e event.Event, reason string) error
+}
+
+// LineCopier is an Output that copies the line (Event.Raw) it is handed
+// in Submit before Submit returns, and keeps no reference to it: the
+// source then hands it a slice of its read buffer instead of a copy of its
+// own (one copy of each line fewer). DeadLetter always gets a copy.
+type LineCopier interface {
+	Output
+	CopiesLines()
 }
 
 // Options are a source's collaborators.
@@ -90,8 +101,10 @@ type Source struct {
 	failed       int
 	malformedLog *logLimiter
 	// arena holds the lines handed to the Output (their Raw): one
-	// allocation per chunk of lines, not one per line.
-	arena event.Arena
+	// allocation per chunk of lines, not one per line. copier is set
+	// when the Output copies the lines itself (a LineCopier).
+	arena  event.Arena
+	copier bool
 }
 
 // FatalError is a refusal that reconnecting cannot fix (400, 401 or 403 on
@@ -153,6 +166,7 @@ func New(api string, cfg config.Source, opts Options) *Source {
 	s.receivedBytes = s.m.ReceivedBytes.WithLabelValues(cfg.Name)
 	s.replayed = s.m.Dropped.WithLabelValues("replayed")
 	s.malformedLog = newLogLimiter(10 * time.Second)
+	_, s.copier = opts.Output.(LineCopier)
 	s.win.SetClock(opts.Now)
 	s.win.Restore(opts.Start)
 	s.emitted = int(opts.Start.Delivered)

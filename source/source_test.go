@@ -420,3 +420,61 @@ func TestOversizeFrameSkipped(t *testing.T) {
 		t.Fatalf("%v frames counted too large, want 1", n)
 	}
 }
+
+// keepingOutput keeps the events as it is handed them, Raw included (as
+// the pipeline does); copying marks it a LineCopier, which copies instead.
+type keepingOutput struct {
+	events  []event.Event
+	copying bool
+}
+
+func (k *keepingOutput) Submit(_ context.Context, e event.Event) error {
+	if k.copying {
+		e.Raw = append([]byte(nil), e.Raw...)
+	}
+	k.events = append(k.events, e)
+	return nil
+}
+
+func (k *keepingOutput) DeadLetter(ctx context.Context, e event.Event, _ string) error {
+	return k.Submit(ctx, e)
+}
+
+type copyingOutput struct{ keepingOutput }
+
+func (*copyingOutput) CopiesLines() {}
+
+// TestLinesOutliveTheReadBuffer: an Output may keep the lines it is handed
+// (the source copies them out of its read buffer), and a LineCopier gets
+// the same bytes; every line is the emulator's, byte for byte (CRLF line
+// ends, no space after the colons, a retry field).
+func TestLinesOutliveTheReadBuffer(t *testing.T) {
+	for _, copying := range []bool{false, true} {
+		t.Run(fmt.Sprint("copier=", copying), func(t *testing.T) {
+			emu, api := serveEmulator(t, emulator.Options{Apps: []emulator.App{{Backlog: 3000}}, Seed: 5,
+				Style: emulator.Style{CRLF: true, NoSpace: true, Retry: time.Second}})
+			app := emu.Apps()[0]
+			var out Output
+			keep := &keepingOutput{copying: copying}
+			out = keep
+			if copying {
+				c := &copyingOutput{keepingOutput{copying: true}}
+				keep, out = &c.keepingOutput, c
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
+			if err := New(api, sourceConfig(app), Options{Output: out}).Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := emu.Lines(app.ID)
+			if len(keep.events) != len(want) {
+				t.Fatalf("got %d lines, want %d", len(keep.events), len(want))
+			}
+			for i, e := range keep.events {
+				if string(e.Raw) != string(want[i].Raw) {
+					t.Fatalf("line %d: %s, want %s", i, e.Raw, want[i].Raw)
+				}
+			}
+		})
+	}
+}

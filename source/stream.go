@@ -254,7 +254,7 @@ func (s *Source) attempt(ctx context.Context) attemptResult {
 func (s *Source) handleLog(ctx context.Context, data, frameID []byte) (fresh bool, err error) {
 	s.received.Inc()
 	s.receivedBytes.Add(float64(len(data)))
-	e, err := decodeLog(data, frameID, &s.arena)
+	e, err := decodeLog(data, frameID)
 	if err != nil {
 		var de *decodeError
 		if errors.As(err, &de) {
@@ -276,8 +276,12 @@ func (s *Source) handleLog(ctx context.Context, data, frameID []byte) (fresh boo
 	e.Source, e.AppID, e.SourceIndex = s.cfg.Name, s.cfg.ApplicationID, s.opts.SourceIndex
 	if len(e.Raw) > s.cfg.MaxEventBytes.Int() {
 		s.malformed(KindTooLarge, strconv.Itoa(len(e.Raw))+" bytes")
+		e.Raw = s.arena.Copy(e.Raw)
 		err = s.opts.Output.DeadLetter(ctx, e, fmt.Sprintf("event of %d bytes exceeds max_event_bytes %d", len(e.Raw), s.cfg.MaxEventBytes))
 	} else {
+		if !s.copier {
+			e.Raw = s.arena.Copy(e.Raw) // data is the frame reader's
+		}
 		err = s.opts.Output.Submit(ctx, e)
 	}
 	if err != nil {
