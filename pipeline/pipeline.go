@@ -125,6 +125,9 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New()
 	}
+	if opts.Throttle.Rate > 0 && opts.Throttle.Burst < 1 {
+		return nil, errors.New("pipeline: throttle burst must be at least 1")
+	}
 	if opts.CheckpointInterval <= 0 {
 		return nil, errors.New("pipeline: checkpoint interval must be positive")
 	}

@@ -44,12 +44,10 @@ func newThrottle(c config.Throttle) *throttle {
 	if c.Rate <= 0 {
 		return nil
 	}
-	burst := c.Burst
-	if burst < 1 {
-		burst = max(1, int(c.Rate))
-	}
-	t := &throttle{limit: rate.Limit(c.Rate), burst: burst, drop: c.Mode == "drop"}
-	t.global = rate.NewLimiter(t.limit, burst)
+	// c.Burst is config's (pipeline.throttle.burst, resolved from the rate
+	// when left out); New refuses one below 1.
+	t := &throttle{limit: rate.Limit(c.Rate), burst: c.Burst, drop: c.Mode == "drop"}
+	t.global = rate.NewLimiter(t.limit, c.Burst)
 	switch c.Key {
 	case "application":
 		t.key = keyApplication
