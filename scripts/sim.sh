@@ -4,9 +4,9 @@
 # itself (SEED=…) with its schedule and the command that replays it; the
 # last line sums up how many seeds ran clean.
 #
-#   bash scripts/sim.sh            # 30 minutes of the CI fault classes
+#   bash scripts/sim.sh            # 30 minutes of the CI fault classes (every class)
 #   bash scripts/sim.sh 2h         # longer
-#   SIM_FAULTS=all bash scripts/sim.sh 10m       # every class, known holes included
+#   SIM_FAULTS=ci,-sigkill bash scripts/sim.sh 10m   # the CI classes but one
 #   SIM_START=5000 bash scripts/sim.sh 10m       # from seed 5000 (default: a random start)
 #
 # SIM_FAULTS takes class names (see cmd/logship/sim_test.go), "ci", "all" and
