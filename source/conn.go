@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"time"
 )
 
 // busyBuffer is the read buffer a connection borrows while its stream is
@@ -26,19 +27,45 @@ var busyBuffers = sync.Pool{New: func() any { b := make([]byte, busyBuffer); ret
 // the caller again. Data is never held back: a read returns what one system
 // call brought. It is used by one reader at a time (the HTTP transport's),
 // as a net.Conn is.
+//
+// A slow stream is also read less often: after a read that brought less
+// than half of what the caller asked for, the next read waits
+// coalesceDelay first, so that it takes the lines that arrived meanwhile
+// in one system call. A live application's 20 lines a second, each its
+// own chunk, took a read per line plus one that found nothing (and a
+// wake-up of the network poller): 40% of logship's CPU with 500
+// applications. Lines are delayed by at most coalesceDelay.
 type adaptiveConn struct {
 	net.Conn
 	buf  *[]byte // borrowed while busy; nil while idle
 	r, w int     // (*buf)[r:w] is read and not yet handed out
 	err  error   // the error of the read that filled buf, once it is emptied
+
+	delay     time.Duration // coalesceDelay (0: none)
+	slow      bool          // the last read brought less than half of what was asked
+	timer     *time.Timer   // delay's, reused
+	closed    chan struct{}
+	closeOnce sync.Once
 }
+
+// coalesceDelay is how long a slow stream's next read waits (see
+// adaptiveConn). Well under any heartbeat timeout, and under the default
+// batch max_wait (200ms) a line waits for anyway.
+const coalesceDelay = 100 * time.Millisecond
 
 func (c *adaptiveConn) Read(p []byte) (int, error) {
 	if c.buf == nil {
+		if c.slow && c.delay > 0 {
+			c.slow = false
+			if !c.wait() {
+				return 0, net.ErrClosed
+			}
+		}
 		n, err := c.Conn.Read(p)
 		if n == len(p) && n > 0 && err == nil {
 			c.buf = busyBuffers.Get().(*[]byte)
 		}
+		c.slow = n > 0 && n < len(p)/2
 		return n, err
 	}
 	if c.r == c.w {
@@ -52,6 +79,7 @@ func (c *adaptiveConn) Read(p []byte) (int, error) {
 			// Slow again: hand it over and give the buffer back.
 			copy(p, (*c.buf)[:n])
 			c.release()
+			c.slow = n > 0 && n < len(p)/2
 			return n, err
 		}
 		c.r, c.w, c.err = 0, n, err
@@ -69,6 +97,28 @@ func (c *adaptiveConn) release() {
 	c.buf, c.r, c.w, c.err = nil, 0, 0, nil
 }
 
+// wait waits c.delay, or until the connection is closed (false).
+func (c *adaptiveConn) wait() bool {
+	if c.timer == nil {
+		c.timer = time.NewTimer(c.delay)
+	} else {
+		c.timer.Reset(c.delay)
+	}
+	select {
+	case <-c.timer.C:
+		return true
+	case <-c.closed:
+		c.timer.Stop()
+		return false
+	}
+}
+
+// Close closes the connection, and ends a read's wait at once.
+func (c *adaptiveConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
 // adaptiveDial wraps dial's connections in adaptiveConn.
 func adaptiveDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -76,6 +126,6 @@ func adaptiveDial(dial func(ctx context.Context, network, addr string) (net.Conn
 		if err != nil {
 			return nil, err
 		}
-		return &adaptiveConn{Conn: conn}, nil
+		return &adaptiveConn{Conn: conn, delay: coalesceDelay, closed: make(chan struct{})}, nil
 	}
 }

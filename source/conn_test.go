@@ -46,7 +46,7 @@ func loopbackPair(t *testing.T) (client, server net.Conn) {
 func TestAdaptiveConnBusyThenIdle(t *testing.T) {
 	client, server := loopbackPair(t)
 	inner := &countingConn{Conn: client}
-	c := &adaptiveConn{Conn: inner}
+	c := &adaptiveConn{Conn: inner, closed: make(chan struct{})}
 
 	// A burst of 1 MiB: read 4 KiB at a time as the transport does, it
 	// takes far fewer reads of the connection than 256, and arrives whole.
@@ -122,7 +122,7 @@ func (c *scriptConn) Read(p []byte) (int, error) {
 func TestAdaptiveConnErrorAfterData(t *testing.T) {
 	reset := errors.New("connection reset")
 	big := bytes.Repeat([]byte("y"), 10<<10)
-	c := &adaptiveConn{Conn: &scriptConn{reads: []scriptRead{
+	c := &adaptiveConn{closed: make(chan struct{}), Conn: &scriptConn{reads: []scriptRead{
 		{data: bytes.Repeat([]byte("a"), 16)}, // fills p: borrow
 		{data: big, err: reset},               // more than p, with an error
 	}}}
@@ -176,7 +176,7 @@ func TestAdaptiveConnRandomReads(t *testing.T) {
 			want = append(want, d...)
 			reads = append(reads, scriptRead{data: d})
 		}
-		c := &adaptiveConn{Conn: &chunkConn{reads: reads}}
+		c := &adaptiveConn{Conn: &chunkConn{reads: reads}, closed: make(chan struct{})}
 		var got []byte
 		for {
 			p := make([]byte, 1+rng.IntN(8<<10))
@@ -212,4 +212,53 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 		c.reads = c.reads[1:]
 	}
 	return n, nil
+}
+
+// TestAdaptiveConnCoalescesSlowStream: lines written one at a time, 10ms
+// apart, are read in a few reads of the connection (each waits the delay
+// after a small one), all of them, and a Close ends a read's wait at once.
+func TestAdaptiveConnCoalescesSlowStream(t *testing.T) {
+	client, server := loopbackPair(t)
+	inner := &countingConn{Conn: client}
+	c := &adaptiveConn{Conn: inner, delay: 100 * time.Millisecond, closed: make(chan struct{})}
+	line := bytes.Repeat([]byte("z"), 100)
+	const lines = 20
+	go func() {
+		for range lines {
+			_, _ = server.Write(line)
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	p := make([]byte, 4<<10)
+	read := 0
+	for read < lines*len(line) {
+		n, err := c.Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read += n
+	}
+	if read != lines*len(line) {
+		t.Fatalf("read %d bytes, want %d", read, lines*len(line))
+	}
+	// 200ms of lines: without the delay, about one read per line.
+	if inner.reads > 6 {
+		t.Errorf("%d reads of the connection for %d lines over 200ms, want at most 6", inner.reads, lines)
+	}
+
+	// A read waiting after a small one ends when the connection closes.
+	c.delay = time.Hour
+	c.slow = true
+	done := make(chan error, 1)
+	go func() { _, err := c.Read(p); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	c.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a read on a closed connection returned no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end the read's wait")
+	}
 }
