@@ -509,6 +509,9 @@ func (p *Pipeline) SaveCheckpoints() error {
 		states = append(states, st)
 	}
 	p.states = states
+	// The slice is kept for the next round, its positions (every source's
+	// look-back ids) are not: the store has encoded them.
+	defer clear(states)
 	if !changed {
 		p.lastSave.Store(time.Now().UnixNano())
 		return nil
