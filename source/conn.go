@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,15 @@ const busyBuffer = 64 << 10
 // busyBuffers lends the busy buffers; a stream returns its own when it
 // slows down, so a burst on one application after another reuses them.
 var busyBuffers = sync.Pool{New: func() any { b := make([]byte, busyBuffer); return &b }}
+
+// maxBusy bounds the busy buffers lent at once (4 MiB): when every stream
+// lags (2,000 applications on a starved machine), each one holding 64 KiB
+// took 117 MiB and the garbage collector's time; past the bound a busy
+// stream reads straight into the transport's buffer, as an idle one.
+const maxBusy = 64
+
+// busyLent counts the busy buffers lent.
+var busyLent atomic.Int32
 
 // adaptiveConn reads its connection through a buffer it holds only while
 // the reads fill more than the caller asks for. A read that fills the
@@ -46,6 +56,7 @@ type adaptiveConn struct {
 	timer     *time.Timer   // delay's, reused
 	closed    chan struct{}
 	closeOnce sync.Once
+	holds     atomic.Bool // counted in busyLent (until release or Close)
 }
 
 // coalesceDelay is how long a slow stream's next read waits (see
@@ -63,7 +74,12 @@ func (c *adaptiveConn) Read(p []byte) (int, error) {
 		}
 		n, err := c.Conn.Read(p)
 		if n == len(p) && n > 0 && err == nil {
-			c.buf = busyBuffers.Get().(*[]byte)
+			if busyLent.Add(1) <= maxBusy {
+				c.holds.Store(true)
+				c.buf = busyBuffers.Get().(*[]byte)
+			} else {
+				busyLent.Add(-1)
+			}
 		}
 		c.slow = n > 0 && n < len(p)/2
 		return n, err
@@ -91,9 +107,13 @@ func (c *adaptiveConn) Read(p []byte) (int, error) {
 
 // release gives the busy buffer back (it must hold no unread bytes). A
 // connection closed while busy keeps its buffer for the garbage collector:
-// the transport may close it while its reader is in Read.
+// the transport may close it while its reader is in Read. (Close gives its
+// place among the maxBusy back.)
 func (c *adaptiveConn) release() {
 	busyBuffers.Put(c.buf)
+	if c.holds.CompareAndSwap(true, false) {
+		busyLent.Add(-1)
+	}
 	c.buf, c.r, c.w, c.err = nil, 0, 0, nil
 }
 
@@ -115,7 +135,12 @@ func (c *adaptiveConn) wait() bool {
 
 // Close closes the connection, and ends a read's wait at once.
 func (c *adaptiveConn) Close() error {
-	c.closeOnce.Do(func() { close(c.closed) })
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		if c.holds.CompareAndSwap(true, false) {
+			busyLent.Add(-1)
+		}
+	})
 	return c.Conn.Close()
 }
 

@@ -110,6 +110,8 @@ type scriptRead struct {
 	err  error
 }
 
+func (c *scriptConn) Close() error { return nil }
+
 func (c *scriptConn) Read(p []byte) (int, error) {
 	if len(c.reads) == 0 {
 		return 0, io.EOF
@@ -260,5 +262,35 @@ func TestAdaptiveConnCoalescesSlowStream(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not end the read's wait")
+	}
+}
+
+// TestAdaptiveConnBusyBound: no more than maxBusy connections hold a busy
+// buffer at once; the others read straight into the caller's slice, and
+// closing a holder gives its place back.
+func TestAdaptiveConnBusyBound(t *testing.T) {
+	full := bytes.Repeat([]byte("b"), 64)
+	conns := make([]*adaptiveConn, maxBusy+10)
+	before := busyLent.Load()
+	for i := range conns {
+		conns[i] = &adaptiveConn{Conn: &scriptConn{reads: []scriptRead{{data: full}}}, closed: make(chan struct{})}
+		if n, err := conns[i].Read(make([]byte, len(full))); n != len(full) || err != nil {
+			t.Fatalf("read: %d, %v", n, err)
+		}
+	}
+	holding := 0
+	for _, c := range conns {
+		if c.buf != nil {
+			holding++
+		}
+	}
+	if holding > maxBusy || (before == 0 && holding != maxBusy) {
+		t.Fatalf("%d connections hold a busy buffer, want %d", holding, maxBusy)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	if got := busyLent.Load(); before == 0 && got != 0 {
+		t.Fatalf("%d busy buffers counted after every close, want 0", got)
 	}
 }
