@@ -88,11 +88,17 @@ type Metrics struct {
 	// saying which (an OTLP partial success), so that they could not be
 	// dead-lettered, per sink.
 	SinkRejected *prometheus.CounterVec
+	// ThrottleWait counts the time the throttle (pipeline.throttle, mode
+	// block) held the sources back.
+	ThrottleWait prometheus.Counter
 }
 
 // New returns a fresh set of collectors, not registered anywhere.
 func New() *Metrics {
 	return &Metrics{
+		ThrottleWait: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logship_throttle_wait_seconds_total", Help: "Time the sources spent blocked by the throttle (pipeline.throttle, mode block).",
+		}),
 		Received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logship_events_received_total", Help: "Log lines received from the API, per source.",
 		}, []string{"source"}),
@@ -189,7 +195,7 @@ func New() *Metrics {
 
 // Register registers every collector with r.
 func (m *Metrics) Register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.Received, m.Sent, m.Dropped, m.Malformed,
+	for _, c := range []prometheus.Collector{m.ThrottleWait, m.Received, m.Sent, m.Dropped, m.Malformed,
 		m.Reconnects, m.SinkErrors, m.DeadLetters, m.BufferedBytes, m.CheckpointSaves, m.Connected,
 		m.FileOpenErrors, m.FileOpen, m.EnrichMissing, m.EnrichLookups,
 		m.SinkDropped, m.SinkSkipped, m.SourceLag, m.SinkOldestPending, m.CheckpointAge, m.TrackerEntries, m.ConfigReloads,

@@ -73,5 +73,8 @@ func (p *Pipeline) logTotals() {
 	for r := range nDropReasons {
 		fields = append(fields, zap.Uint64(dropNames[r], s[r]))
 	}
+	if p.throttle != nil && !p.throttle.drop {
+		fields = append(fields, zap.Duration("throttle_waited", time.Duration(p.throttle.waited.Load())))
+	}
 	p.log.Info("pipeline totals: events dropped on purpose or dead-lettered", fields...)
 }

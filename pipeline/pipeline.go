@@ -153,7 +153,7 @@ func New(opts Options) (*Pipeline, error) {
 		m:         opts.Metrics,
 		tracker:   newTracker(starts, lookbacks, len(opts.Sinks)),
 		filter:    filter,
-		throttle:  newThrottle(opts.Throttle),
+		throttle:  newThrottle(opts.Throttle, opts.Metrics.ThrottleWait),
 		fields:    fields,
 		dead:      newDeadLetters(opts.DeadLetterPath),
 		closing:   make(chan struct{}),

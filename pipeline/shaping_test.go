@@ -43,11 +43,14 @@ func checkAllInOrder(t *testing.T, got []event.Event, want []string) {
 }
 
 // TestThrottleBlockRate: in block mode, 20,000 events pass at the rate
-// (never faster, within 5 %), none lost, in order.
+// (never faster, within 5 %), none lost, in order; the waits the throttle
+// asks for add up to what the rate needs, no more.
 func TestThrottleBlockRate(t *testing.T) {
 	const n, rate, burst = 20_000, 10_000.0, 100
 	sink := &memSink{}
+	m := metrics.New()
 	p := startPipeline(t, Options{
+		Metrics:  m,
 		Sinks:    []SinkSpec{{Name: "mem", Sink: sink, Batch: config.Batch{MaxWait: config.Duration(10 * time.Millisecond)}}},
 		Throttle: config.Throttle{Rate: rate, Burst: burst, Mode: "block"},
 	})
@@ -63,11 +66,18 @@ func TestThrottleBlockRate(t *testing.T) {
 	elapsed := time.Since(start)
 	want := time.Duration(float64(n-burst) / rate * float64(time.Second))
 	// Faster than the rate is a throttle bug: 5 % at most. Slower can also
-	// be a starved machine (CI runs packages side by side on 2 cores), so
-	// the slow side allows 25 %: still far below the halving or doubling a
-	// broken bucket produces.
-	if dev := elapsed.Seconds()/want.Seconds() - 1; dev < -0.05 || dev > 0.25 {
-		t.Fatalf("%d events took %v, want %v -5%%/+25%% (%+.1f%%)", n, elapsed, want, dev*100)
+	// be a starved machine: CI runs packages side by side on 2 cores, and
+	// a timer that wakes the source late loses the tokens beyond the burst
+	// (seen: +37 % at a load average of 12). So the slow side only catches
+	// a rate off by a unit (per ms or per s: 1,000×) or a stuck bucket:
+	// at most twice the time.
+	if dev := elapsed.Seconds()/want.Seconds() - 1; dev < -0.05 || dev > 1 {
+		t.Fatalf("%d events took %v, want %v -5%%/+100%% (%+.1f%%)", n, elapsed, want, dev*100)
+	}
+	// The time blocked is counted, and is time of the run.
+	waited := time.Duration(counterValue(t, m.ThrottleWait) * float64(time.Second))
+	if waited <= 0 || waited > elapsed {
+		t.Fatalf("logship_throttle_wait_seconds_total = %v over a run of %v", waited, elapsed)
 	}
 	if err := p.Close(t.Context()); err != nil {
 		t.Fatal(err)
@@ -76,7 +86,7 @@ func TestThrottleBlockRate(t *testing.T) {
 	if pos := p.Position(0); pos.LastID != ids[n-1] {
 		t.Fatalf("checkpoint at %q, want %q", pos.LastID, ids[n-1])
 	}
-	t.Logf("%d events in %v: %.0f events/s for a rate of %.0f", n, elapsed, float64(n-burst)/elapsed.Seconds(), rate)
+	t.Logf("%d events in %v (blocked %v): %.0f events/s for a rate of %.0f", n, elapsed, waited, float64(n-burst)/elapsed.Seconds(), rate)
 }
 
 // TestThrottleDropBound: in drop mode, under an offered load four times
@@ -161,7 +171,7 @@ func TestThrottleKeysBounded(t *testing.T) {
 		return &event.Event{Raw: fmt.Appendf(nil, `{"id":"x","instanceId":"i-%d"}`, i)}
 	}
 	// Buckets that refill at once are idle as soon as used: evicted.
-	fast := newThrottle(config.Throttle{Rate: 1e9, Burst: 1, Mode: "drop", Key: "instance"})
+	fast := newThrottle(config.Throttle{Rate: 1e9, Burst: 1, Mode: "drop", Key: "instance"}, nil)
 	for i := range 50_000 {
 		if ok, _ := fast.admit(t.Context(), ev(i)); !ok {
 			t.Fatal("dropped below the rate")
@@ -171,7 +181,7 @@ func TestThrottleKeysBounded(t *testing.T) {
 		t.Fatalf("%d buckets held for keys long idle", k)
 	}
 	// Buckets that never refill cannot be evicted: the bound holds.
-	slow := newThrottle(config.Throttle{Rate: 1e-9, Burst: 1, Mode: "drop", Key: "instance"})
+	slow := newThrottle(config.Throttle{Rate: 1e-9, Burst: 1, Mode: "drop", Key: "instance"}, nil)
 	for i := range maxThrottleKeys + 2000 {
 		slow.admit(t.Context(), ev(i))
 	}

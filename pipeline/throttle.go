@@ -3,8 +3,10 @@ package pipeline
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/logship/logship/config"
@@ -34,19 +36,24 @@ type throttle struct {
 
 	global *rate.Limiter // keyGlobal, and the overflow bucket of the others
 
+	// waited is the time the sources spent blocked in block mode, in
+	// nanoseconds; wait, when not nil, counts it too, in seconds.
+	waited atomic.Int64
+	wait   prometheus.Counter
+
 	mu      sync.Mutex
 	buckets map[string]*rate.Limiter
 	sweepAt int       // sweep idle buckets when the map reaches this size
 	swept   time.Time // last sweep
 }
 
-func newThrottle(c config.Throttle) *throttle {
+func newThrottle(c config.Throttle, wait prometheus.Counter) *throttle {
 	if c.Rate <= 0 {
 		return nil
 	}
 	// c.Burst is config's (pipeline.throttle.burst, resolved from the rate
 	// when left out); New refuses one below 1.
-	t := &throttle{limit: rate.Limit(c.Rate), burst: c.Burst, drop: c.Mode == "drop"}
+	t := &throttle{limit: rate.Limit(c.Rate), burst: c.Burst, drop: c.Mode == "drop", wait: wait}
 	t.global = rate.NewLimiter(t.limit, c.Burst)
 	switch c.Key {
 	case "application":
@@ -74,10 +81,28 @@ func (t *throttle) admit(ctx context.Context, e *event.Event) (bool, error) {
 	if t.drop {
 		return lim.Allow(), nil
 	}
-	if err := lim.Wait(ctx); err != nil {
-		return false, err
+	// As rate.Limiter.Wait, counting the time blocked.
+	r := lim.Reserve()
+	d := r.Delay()
+	if d <= 0 {
+		return true, nil
 	}
-	return true, nil
+	start := time.Now()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	var err error
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		r.Cancel()
+		err = ctx.Err()
+	}
+	blocked := time.Since(start)
+	t.waited.Add(int64(blocked))
+	if t.wait != nil {
+		t.wait.Add(blocked.Seconds())
+	}
+	return err == nil, err
 }
 
 // instanceOf returns the raw value of the event's instanceId (nil when

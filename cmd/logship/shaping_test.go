@@ -217,8 +217,8 @@ func (r *timedReceiver) got() (map[string][]string, []timedBatch) {
 }
 
 // TestShapingThrottleBlock: in block mode the rate is never exceeded by more
-// than 5 % over 20,000 events (nor 20 % slower), and every event arrives
-// once, in order.
+// than 5 % over 20,000 events (nor halved), and every event arrives once,
+// in order.
 func TestShapingThrottleBlock(t *testing.T) {
 	if testing.Short() {
 		t.Skip("5 s at the throttled rate")
@@ -247,9 +247,12 @@ func TestShapingThrottleBlock(t *testing.T) {
 	got := float64(events) / last.at.Sub(first.at).Seconds()
 	t.Logf("%d events: %d after the first batch in %v: %.0f events/s for a rate of %.0f", n, events, last.at.Sub(first.at), got, rate)
 	// Faster than the rate is a throttle bug (5 % at most); slower can also
-	// be a starved machine (CI runs packages side by side on 2 cores): 20 %.
-	if got < rate*0.80 || got > rate*1.05 {
-		t.Fatalf("rate %.0f events/s, want %.0f -20%%/+5%%", got, rate)
+	// be a starved machine (CI runs packages side by side on 2 cores, and a
+	// source woken late loses the tokens beyond the burst: 2,170/s seen at
+	// a load average of 14), so the slow side only catches a rate off by a
+	// unit or a stuck bucket: half the rate at least.
+	if got < rate*0.50 || got > rate*1.05 {
+		t.Fatalf("rate %.0f events/s, want %.0f -50%%/+5%%", got, rate)
 	}
 }
 
