@@ -51,10 +51,24 @@ type Config struct {
 	PartSize int64 `yaml:"part_size"`
 	// Timeout bounds one object's upload. Default 2m.
 	Timeout config.Duration `yaml:"timeout"`
-	// ReconcileObjects is how many of an application's newest objects
-	// are read at its first write, to skip the lines they already hold
-	// (replayed after a crash). Default 4; 0 turns it off.
+	// ReconcileObjects bounds how many objects of an application are read
+	// at its first write, to skip the lines they already hold (replayed
+	// after a crash): the objects that can hold a line dated at or after
+	// the write's oldest line minus ReconcileMargin, and the newest one
+	// before, at most this many (the newest). Default 1000; 0 turns
+	// reconciliation off.
 	ReconcileObjects *int `yaml:"reconcile_objects"`
+}
+
+// DefaultReconcileObjects is reconcile_objects' default.
+const DefaultReconcileObjects = 1000
+
+// reconcileObjects returns reconcile_objects, its default when unset.
+func (c *Config) reconcileObjects() int {
+	if c.ReconcileObjects == nil {
+		return DefaultReconcileObjects
+	}
+	return *c.ReconcileObjects
 }
 
 // DefaultBatch is the s3 sink's batching: objects of megabytes, cut at
@@ -63,7 +77,7 @@ var DefaultBatch = config.Batch{MaxEvents: 200_000, MaxBytes: 16 << 20, MaxWait:
 
 // NewDefaultConfig returns the sink's defaults.
 func NewDefaultConfig() *Config {
-	n := 4
+	n := DefaultReconcileObjects
 	return &Config{
 		Endpoint:         "s3.amazonaws.com",
 		Compression:      CompressionGzip,

@@ -16,21 +16,35 @@ import (
 	"github.com/logship/logship/event"
 )
 
-// reconcile returns the ids of the lines held by the application's newest
-// objects (at most ReconcileObjects of them): after a crash, the lines
-// replayed from the last checkpoint are among them, and must not be
-// archived again.
+// ReconcileMargin is how far before the date of the first line an
+// application's first write holds the sink looks for archived lines: the
+// lines of a stream come out of order by up to the source's look-back (10 s
+// by default), so a replayed line may sit in an object whose first line is
+// dated a little before the replay's first one.
+const ReconcileMargin = time.Minute
+
+// keyDate is the layout of an object key's date part, after the
+// application's folder: the hour folder, then the first line's date.
+const keyDate = "2006/01/02/15/20060102T150405.000000Z"
+
+// reconcile returns the ids of the lines held by the application's objects
+// that can hold a line dated at or after since (the date of the oldest
+// line of its first write after a start): every object whose first line
+// is dated at or after since - ReconcileMargin, and the newest object
+// before them (its lines may run past since). After a crash, the source
+// replays from the last checkpoint (minus its look-back), so every
+// replayed line that was archived is among them.
 //
-// The newest objects are found without listing the whole archive: the
-// newest hour folder ({yyyy}/{mm}/{dd}/{HH}, by descending the folder
-// names), and the hour before it (a batch whose lines straddle the hour,
-// dates a little out of order); their objects sort by the date of their
-// first line, and the last ones are read.
-func (s *Sink) reconcile(ctx context.Context, app string) (map[string]struct{}, error) {
-	n := 4
-	if s.cfg.ReconcileObjects != nil {
-		n = *s.cfg.ReconcileObjects
-	}
+// It is bounded: one listing of the application's keys from since -
+// ReconcileMargin on (ListObjectsV2 with start-after: the keys sort by the
+// date of their first line; one request per 1,000 keys), one listing of
+// the hour folder of since - ReconcileMargin (and of the hour before it
+// when that one holds no older object), and at most ReconcileObjects
+// objects read, the newest ones when the window holds more. The archive
+// before that window is never listed. until, when not zero, ends the
+// window before that date (a later write extending the window backwards).
+func (s *Sink) reconcile(ctx context.Context, app string, since, until time.Time) (map[string]struct{}, error) {
+	n := s.cfg.reconcileObjects()
 	if n == 0 {
 		return nil, nil
 	}
@@ -38,30 +52,46 @@ func (s *Sink) reconcile(ctx context.Context, app string) (map[string]struct{}, 
 	if s.cfg.Prefix != "" {
 		root = s.cfg.Prefix + "/" + root
 	}
-	hour := root
-	for range 4 { // year, month, day, hour
-		dirs, err := s.list(ctx, hour, false)
-		if err != nil {
-			return nil, err
-		}
-		if len(dirs) == 0 {
-			return nil, nil // nothing archived yet
-		}
-		hour = dirs[len(dirs)-1]
+	from := since.Add(-ReconcileMargin).UTC()
+	mark := root + from.Format(keyDate)
+	end := ""
+	if !until.IsZero() {
+		end = root + until.Add(-ReconcileMargin).UTC().Format(keyDate)
 	}
-	t, err := time.Parse("2006/01/02/15/", strings.TrimPrefix(hour, root))
-	if err != nil {
-		return nil, nil // not a folder of ours
-	}
+
 	var keys []string
-	for _, h := range []string{root + t.Add(-time.Hour).Format("2006/01/02/15/"), hour} {
-		ks, err := s.list(ctx, h, true)
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the listing when the loop leaves early
+	for o := range s.client.ListObjects(lctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: root, Recursive: true, StartAfter: mark}) {
+		if o.Err != nil {
+			return nil, o.Err
+		}
+		if end != "" && o.Key >= end {
+			break
+		}
+		if !ours(o.Key) {
+			continue
+		}
+		keys = append(keys, o.Key)
+		if len(keys) >= 2*n { // keep the newest n, in bounded memory
+			keys = append(keys[:0], keys[len(keys)-n:]...)
+		}
+	}
+	// The newest object before the window: in the hour folder of from, or
+	// the hour before.
+	for _, h := range []time.Time{from, from.Add(-time.Hour)} {
+		ks, err := s.list(ctx, root+h.Format("2006/01/02/15/"), true)
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, ks...)
+		i, _ := slices.BinarySearch(ks, mark)
+		for i--; i >= 0 && !ours(ks[i]); i-- {
+		}
+		if i >= 0 {
+			keys = append([]string{ks[i]}, keys...)
+			break
+		}
 	}
-	slices.SortFunc(keys, func(a, b string) int { return strings.Compare(base(a), base(b)) })
 	if len(keys) > n {
 		keys = keys[len(keys)-n:]
 	}
@@ -74,7 +104,10 @@ func (s *Sink) reconcile(ctx context.Context, app string) (map[string]struct{}, 
 	return ids, nil
 }
 
-func base(key string) string { return key[strings.LastIndexByte(key, '/')+1:] }
+// ours reports a key of an object the sink writes (any compression).
+func ours(key string) bool {
+	return strings.HasSuffix(key, ".ndjson") || strings.HasSuffix(key, ".ndjson.gz") || strings.HasSuffix(key, ".ndjson.zst")
+}
 
 // list returns the keys under prefix: its folders (sorted) when objects is
 // false, its objects otherwise.

@@ -51,6 +51,8 @@ type store struct {
 	mu      sync.Mutex
 	uploads int
 	faults  map[string]int
+	// gets counts the objects read (GET of a key of ours).
+	gets int
 }
 
 func newStore(t *testing.T) *store { return newStoreTLS(t, false) }
@@ -67,6 +69,11 @@ func newStoreTLS(t *testing.T, tls bool) *store {
 	st := &store{t: t, faults: map[string]int{}}
 	h := faker.Server()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && ours(r.URL.Path) {
+			st.mu.Lock()
+			st.gets++
+			st.mu.Unlock()
+		}
 		if r.Method != http.MethodPut && r.Method != http.MethodPost || st.fault == nil {
 			h.ServeHTTP(w, r)
 			return
@@ -242,8 +249,13 @@ func idCounts(objs []object) map[string]int {
 
 // testEvent is line seq of application app.
 func testEvent(seq int, app string) event.Event {
+	return testEventAt(seq, app, time.Date(2026, 11, 27, 9, 58, 0, 0, time.UTC), 50*time.Millisecond)
+}
+
+// testEventAt is line seq of app, dated t0 + seq × step.
+func testEventAt(seq int, app string, t0 time.Time, step time.Duration) event.Event {
 	id := fmt.Sprintf("%s%06d", app[4:], seq)
-	date := time.Date(2026, 11, 27, 9, 58, 0, 0, time.UTC).Add(time.Duration(seq) * 50 * time.Millisecond)
+	date := t0.Add(time.Duration(seq) * step)
 	raw := fmt.Sprintf(`{"id":%q,"date":%q,"applicationId":%q,"message":"line %d \"q\" é"}`, id, date.Format(time.RFC3339Nano), app, seq)
 	return event.Event{Raw: []byte(raw), ID: id, Date: date.UnixNano(), Source: "src-" + app, AppID: app}
 }
@@ -424,6 +436,82 @@ func TestRestartSkipsArchived(t *testing.T) {
 			}
 			checkOnce(t, got, testApps, 0, 1200)
 		})
+	}
+}
+
+// TestRestartLongReplay: the checkpoint was 10 objects of each
+// application behind when logship crashed (another sink held it back, or a
+// loaded machine), and the archive holds 30 objects per application over
+// two hour folders before. The source replays from the checkpoint minus
+// its look-back (10 s), in other batches, across the hour. The sink reads
+// every object past the checkpoint (and the one before it): every id once,
+// and only those 11 objects of each application are read, not the
+// archive. Before the replay window was derived from the dates, only the
+// newest 4 objects were read and 1,010 lines per application were
+// archived twice.
+func TestRestartLongReplay(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 9, 40, 0, 0, time.UTC) // line 1200 is 10:00
+	cut := func(from, to, n int) []*event.Batch {
+		var out []*event.Batch
+		for lo := from; lo < to; lo += n {
+			b := &event.Batch{}
+			for seq := lo; seq < min(lo+n, to); seq++ {
+				for _, a := range testApps {
+					b.Add(testEventAt(seq, a, t0, time.Second))
+				}
+			}
+			out = append(out, b)
+		}
+		return out
+	}
+	st := newStore(t)
+	before := newTestSink(t, st.config())
+	for _, b := range cut(0, 3000, 100) { // 30 objects per application
+		deliver(t, before, b)
+	}
+	_ = before.Close()
+	st.mu.Lock()
+	st.gets = 0
+	st.mu.Unlock()
+
+	after := newTestSink(t, st.config())
+	for _, b := range cut(2000-10, 3500, 170) { // checkpoint at 2000, look-back 10 s
+		deliver(t, after, b)
+	}
+	st.mu.Lock()
+	gets := st.gets
+	st.mu.Unlock()
+	objs := st.readAll(t)
+	checkOnce(t, idCounts(objs), testApps, 0, 3500)
+	if want := 11 * len(testApps); gets != want {
+		t.Errorf("%d objects read at restart, want %d (10 past the checkpoint and the one before, per application)", gets, want)
+	}
+
+	// reconcile_objects bounds the objects read: with 4 (the old
+	// default), the first replayed batch holds none of their lines, the
+	// sink takes the replay for over, and the 1,000 lines past the
+	// checkpoint of each application (and the 10 of the look-back) are
+	// archived twice.
+	st2 := newStore(t)
+	before = newTestSink(t, st2.config())
+	for _, b := range cut(0, 3000, 100) {
+		deliver(t, before, b)
+	}
+	cfg := st2.config()
+	four := 4
+	cfg.ReconcileObjects = &four
+	after = newTestSink(t, cfg)
+	for _, b := range cut(2000-10, 3500, 170) {
+		deliver(t, after, b)
+	}
+	dups := 0
+	for _, n := range idCounts(st2.readAll(t)) {
+		if n > 1 {
+			dups++
+		}
+	}
+	if want := (1000 + 10) * len(testApps); dups != want {
+		t.Errorf("reconcile_objects 4: %d ids twice, want %d", dups, want)
 	}
 }
 

@@ -72,8 +72,12 @@ type Sink struct {
 // appState is what the sink knows of one application's archive.
 type appState struct {
 	mu sync.Mutex
-	// reconciled is set once the newest objects were read.
+	// reconciled is set once the objects of the replay were read.
 	reconciled bool
+	// since is the date from which they were read (the oldest line of
+	// the first write): a later write of older lines, while the replay
+	// goes on, reads the objects before it too.
+	since time.Time
 	// skip holds the ids of the lines those objects hold; nil once a
 	// write found none of them (the replay is over).
 	skip map[string]struct{}
@@ -269,16 +273,35 @@ func (s *Sink) writeApp(ctx context.Context, evs []event.Event, g appGroup) erro
 	st := s.state(g.app)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if !st.reconciled {
-		skip, err := s.reconcile(ctx, g.app)
+	oldest := evs[g.idx[0]].Time()
+	for _, i := range g.idx[1:] {
+		if t := evs[i].Time(); t.Before(oldest) {
+			oldest = t
+		}
+	}
+	switch {
+	case !st.reconciled:
+		skip, err := s.reconcile(ctx, g.app, oldest, time.Time{})
 		if err != nil {
 			return fmt.Errorf("s3 %s: reading the newest objects of %s: %w", s.cfg.Bucket, g.app, err)
 		}
-		st.skip, st.reconciled = skip, true
+		st.skip, st.since, st.reconciled = skip, oldest, true
 		if len(skip) > 0 {
 			s.log.Info("read the newest archived lines of an application: replayed ones will be skipped",
 				zap.String("application", g.app), zap.Int("ids", len(skip)))
 		}
+	case st.skip != nil && oldest.Before(st.since):
+		// Older lines than the first write's while the replay goes on
+		// (batches written out of order, in_flight > 1): read the objects
+		// of the window before the one read.
+		more, err := s.reconcile(ctx, g.app, oldest, st.since)
+		if err != nil {
+			return fmt.Errorf("s3 %s: reading the newest objects of %s: %w", s.cfg.Bucket, g.app, err)
+		}
+		for id := range more {
+			st.skip[id] = struct{}{}
+		}
+		st.since = oldest
 	}
 	keep := g.idx
 	skipped := 0
