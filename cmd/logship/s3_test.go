@@ -118,7 +118,13 @@ func TestS3SIGKILL(t *testing.T) {
 	emu, api := startEmulator(t, emulator.Options{Apps: pacedApps(), Token: "test-token", Seed: 29})
 	apps := emu.Apps()
 	dir := t.TempDir()
-	cfgPath := writeConfig(t, dir, pacedYAML(api, filepath.Join(dir, "state"), apps, fmt.Sprintf(`sinks:
+	// The checkpoint is saved every 3 s while objects go up every 100 ms
+	// and each run is killed within a second of its first upload: a
+	// replay spans many objects of each application (tens, over several
+	// runs), more than the 4 newest ones the sink read before it derived
+	// the replay's objects from the dates (that sink archived 2,300 to
+	// 2,800 lines per application twice, 3 runs out of 4).
+	yaml := pacedYAML(api, filepath.Join(dir, "state"), apps, fmt.Sprintf(`sinks:
   - type: s3
     endpoint: %s
     region: us-east-1
@@ -127,11 +133,15 @@ func TestS3SIGKILL(t *testing.T) {
     access_key_id: test-key
     secret_access_key: test-secret
     batch: {max_events: 500, max_wait: 100ms}
-`, srv.URL)))
+`, srv.URL))
+	if !strings.Contains(yaml, "interval: 200ms") {
+		t.Fatal("pacedYAML: no checkpoint interval to change")
+	}
+	cfgPath := writeConfig(t, dir, strings.Replace(yaml, "interval: 200ms", "interval: 3s", 1))
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	killAfterProgress(ctx, t, cfgPath, 4, 300*time.Millisecond, puts.Load)
+	killAfterProgress(ctx, t, cfgPath, 4, time.Second, puts.Load)
 	checkArchivedOnce(t, emu, apps, archivedIDs(ctx, t, srv.URL, nil))
 	t.Logf("4 kills, %d uploads", puts.Load())
 }

@@ -396,11 +396,12 @@ func TestRetriesStoreOnce(t *testing.T) {
 // TestRestartSkipsArchived: logship crashed after archiving lines 0..999
 // but with its checkpoint at line 700, so it replays 700..999 (cut into
 // other batches) before the new lines 1000..1199. The new sink reads the
-// newest objects of each application and skips what they hold: every id
+// objects of each application that can hold replayed lines and skips
+// what they hold: every id
 // once. With reconcile_objects 0, the replayed lines would be archived
 // twice (checked, so that the test can fail).
 func TestRestartSkipsArchived(t *testing.T) {
-	for _, reconcile := range []int{4, 0} {
+	for _, reconcile := range []int{DefaultReconcileObjects, 4, 0} {
 		t.Run(fmt.Sprintf("reconcile_objects=%d", reconcile), func(t *testing.T) {
 			st := newStore(t)
 			before := newTestSink(t, st.config())
@@ -513,6 +514,39 @@ func TestRestartLongReplay(t *testing.T) {
 	if want := (1000 + 10) * len(testApps); dups != want {
 		t.Errorf("reconcile_objects 4: %d ids twice, want %d", dups, want)
 	}
+}
+
+// TestRestartOutOfOrder: the replay's batches reach the sink out of order
+// (in_flight > 1): the first write holds lines 700..799 while 500..699 come
+// after it. The window read at the first write starts at 640 (the one
+// before it, 600..699, included); the write of 500..599 extends it
+// backwards: every id once.
+func TestRestartOutOfOrder(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 9, 40, 0, 0, time.UTC)
+	apps := testApps[:1]
+	cut := func(from, to int) []*event.Batch {
+		var out []*event.Batch
+		for lo := from; lo < to; lo += 100 {
+			b := &event.Batch{}
+			for seq := lo; seq < lo+100; seq++ {
+				b.Add(testEventAt(seq, apps[0], t0, time.Second))
+			}
+			out = append(out, b)
+		}
+		return out
+	}
+	st := newStore(t)
+	before := newTestSink(t, st.config())
+	for _, b := range cut(0, 1000) {
+		deliver(t, before, b)
+	}
+	after := newTestSink(t, st.config())
+	bs := cut(500, 1200)
+	bs[0], bs[1], bs[2] = bs[2], bs[0], bs[1]
+	for _, b := range bs {
+		deliver(t, after, b)
+	}
+	checkOnce(t, idCounts(st.readAll(t)), apps, 0, 1200)
 }
 
 // TestMultipart: an object larger than part_size goes up in parts, over

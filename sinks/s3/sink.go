@@ -5,7 +5,8 @@
 // An object's key is made of the application, the date of its first line
 // and the ids of its first and last lines, so that a batch written again
 // (a retry) replaces the same object instead of adding a second one. At an
-// application's first write, the sink reads its newest objects and skips
+// application's first write, the sink reads its objects dated from that
+// write's oldest line (minus a margin) on, and the one before, and skips
 // the lines they already hold: lines replayed after a crash are not
 // archived twice. See README.md.
 package s3
@@ -197,8 +198,8 @@ func permanent(err error) bool {
 // Write archives the batch: one object per application, in batch order.
 // It returns nil once every object is stored; otherwise a retryable error
 // (nothing stored), or an *event.PartialError naming the events of the
-// objects still to write. Lines that the application's newest objects
-// already held (a replay after a crash) count as written.
+// objects still to write. Lines that the application's objects of the
+// replay window already held (a replay after a crash) count as written.
 func (s *Sink) Write(ctx context.Context, b *event.Batch) error {
 	if b == nil || len(b.Events) == 0 {
 		return nil
@@ -283,11 +284,11 @@ func (s *Sink) writeApp(ctx context.Context, evs []event.Event, g appGroup) erro
 	case !st.reconciled:
 		skip, err := s.reconcile(ctx, g.app, oldest, time.Time{})
 		if err != nil {
-			return fmt.Errorf("s3 %s: reading the newest objects of %s: %w", s.cfg.Bucket, g.app, err)
+			return fmt.Errorf("s3 %s: reading the archived objects of %s: %w", s.cfg.Bucket, g.app, err)
 		}
 		st.skip, st.since, st.reconciled = skip, oldest, true
 		if len(skip) > 0 {
-			s.log.Info("read the newest archived lines of an application: replayed ones will be skipped",
+			s.log.Info("read the archived lines an application's replay may hold: replayed ones will be skipped",
 				zap.String("application", g.app), zap.Int("ids", len(skip)))
 		}
 	case st.skip != nil && oldest.Before(st.since):
@@ -296,7 +297,7 @@ func (s *Sink) writeApp(ctx context.Context, evs []event.Event, g appGroup) erro
 		// of the window before the one read.
 		more, err := s.reconcile(ctx, g.app, oldest, st.since)
 		if err != nil {
-			return fmt.Errorf("s3 %s: reading the newest objects of %s: %w", s.cfg.Bucket, g.app, err)
+			return fmt.Errorf("s3 %s: reading the archived objects of %s: %w", s.cfg.Bucket, g.app, err)
 		}
 		for id := range more {
 			st.skip[id] = struct{}{}
