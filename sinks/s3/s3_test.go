@@ -517,18 +517,18 @@ func TestRestartLongReplay(t *testing.T) {
 }
 
 // TestRestartOutOfOrder: the replay's batches reach the sink out of order
-// (in_flight > 1): the first write holds lines 700..799 while 500..699 come
-// after it. The window read at the first write starts at 640 (the one
-// before it, 600..699, included); the write of 500..599 extends it
-// backwards: every id once.
+// (in_flight > 1): the first write holds lines 800..949 while 500..799 come
+// after it. The window read at the first write starts at 740 (with the
+// object before it, 700..799); the write of 500..649 extends it backwards
+// (objects 500..699 and the one before): every id once.
 func TestRestartOutOfOrder(t *testing.T) {
 	t0 := time.Date(2026, 11, 27, 9, 40, 0, 0, time.UTC)
 	apps := testApps[:1]
-	cut := func(from, to int) []*event.Batch {
+	cut := func(from, to, n int) []*event.Batch {
 		var out []*event.Batch
-		for lo := from; lo < to; lo += 100 {
+		for lo := from; lo < to; lo += n {
 			b := &event.Batch{}
-			for seq := lo; seq < lo+100; seq++ {
+			for seq := lo; seq < min(lo+n, to); seq++ {
 				b.Add(testEventAt(seq, apps[0], t0, time.Second))
 			}
 			out = append(out, b)
@@ -537,11 +537,11 @@ func TestRestartOutOfOrder(t *testing.T) {
 	}
 	st := newStore(t)
 	before := newTestSink(t, st.config())
-	for _, b := range cut(0, 1000) {
+	for _, b := range cut(0, 1000, 100) {
 		deliver(t, before, b)
 	}
 	after := newTestSink(t, st.config())
-	bs := cut(500, 1200)
+	bs := cut(500, 1200, 150)
 	bs[0], bs[1], bs[2] = bs[2], bs[0], bs[1]
 	for _, b := range bs {
 		deliver(t, after, b)
