@@ -274,11 +274,19 @@ func (s *Sink) writeApp(ctx context.Context, evs []event.Event, g appGroup) erro
 	st := s.state(g.app)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	oldest := evs[g.idx[0]].Time()
-	for _, i := range g.idx[1:] {
-		if t := evs[i].Time(); t.Before(oldest) {
+	// The oldest dated line (an undated one is keyed in 1970 and would
+	// make the window the whole archive of the application).
+	var oldest time.Time
+	for _, i := range g.idx {
+		if evs[i].Date == 0 {
+			continue
+		}
+		if t := evs[i].Time(); oldest.IsZero() || t.Before(oldest) {
 			oldest = t
 		}
+	}
+	if oldest.IsZero() {
+		oldest = time.Unix(0, 0).UTC()
 	}
 	switch {
 	case !st.reconciled:
