@@ -30,8 +30,13 @@ import (
 // cut it between pages), leaves a record whose range goes beyond the data
 // file's end: reconcile counts the whole lines the file holds from the
 // record's start, and takes only that many of its events (the lines are
-// written in the order of the record's events). Records of a file that was
-// rotated away are complete (the rotation happens between batches). The
+// written in the order of the record's events). The next run appends where
+// the cut left the file, so in later reconciliations such a record is told
+// by the record after it starting before its end: its claim stops there,
+// however far the file has grown since (a later crash must not count the
+// cut batch's missing events as held: they would be skipped, i.e. lost).
+// A cut record of a file rotated away (rotated while logship was down)
+// cannot be read again: none of its events counts as held. The
 // journal covers at least reconcile_bytes of the data written last: past
 // that it is renamed to .<name>.logship-journal.old (replacing the older
 // one) and started anew.
@@ -151,26 +156,39 @@ func loadJournal(dataPath string, cur fileID, size, reconcile int64, written map
 		covered += r.To - r.From
 	}
 	recs := append(oldRecs, curRecs...)
+	// next[f] is where the data of the record after the one at hand
+	// starts in file f (the records are read newest first). A file is only
+	// appended to, so a batch whose record claims more than that was cut
+	// by a crash, and the next run's first batch went where the cut left
+	// the file: the record's claim ends there, however far the file has
+	// grown since.
+	next := map[fileID]int64{cur: size}
 	var total int64
 	for i := len(recs) - 1; i >= 0 && total < reconcile; i-- {
 		r := &recs[i]
+		f := fileID{r.Dev, r.Ino}
 		n := len(r.Ev) / 2
-		if (fileID{r.Dev, r.Ino}) == cur && r.To > size {
+		if end, ok := next[f]; ok && r.To > end {
 			// The batch reached the file partly or not at all: only its
-			// lines that are whole in the file count.
+			// lines that are whole in the file, before end, count. Those
+			// of a file rotated away cannot be read: none counts (they may
+			// be written twice, never lost).
 			n = 0
-			if r.From < size {
+			if f == cur && r.From < end {
 				if data == nil {
 					if data, err = os.Open(dataPath); err != nil {
 						return 0, false, err
 					}
 				}
-				part := make([]byte, size-r.From)
+				part := make([]byte, end-r.From)
 				if _, err := data.ReadAt(part, r.From); err != nil && err != io.EOF {
 					return 0, false, err
 				}
 				n = min(bytes.Count(part, []byte("\n")), len(r.Ev)/2)
 			}
+		}
+		if e, ok := next[f]; !ok || r.From < e {
+			next[f] = r.From
 		}
 		total += r.To - r.From
 		for j := 0; j+1 < 2*n; j += 2 {

@@ -271,3 +271,43 @@ func TestReconcileBatchCutByCrash(t *testing.T) {
 		t.Fatalf("lines = %s, want %s", got, want)
 	}
 }
+
+// TestReconcileBatchCutByCrashThenAnotherCrash: a batch cut by a crash
+// (its journal record claims lines the file does not hold), then the next
+// run writes past where that batch would have ended, other sources' lines
+// first, and is killed in its turn before the cut batch's missing lines
+// came again. The run after must still write those lines: the record of
+// the cut batch counts for what the file held of it, not for what it
+// claimed, once the file has grown past its claimed end.
+func TestReconcileBatchCutByCrashThenAnotherCrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.ndjson")
+	cfg := withPath(path)
+	s := start(t, cfg)
+	write(t, s, shaped("a", "exclude", "1", "2"))
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, s, shaped("a", "exclude", "3", "4", "5", "6"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// What the first crash left: lines 3 and 4 whole, 5 torn, 6 not written.
+	line := int64(len(`{"src":"a","msg":"3"}`) + 1)
+	if err := os.Truncate(path, st.Size()+2*line+5); err != nil {
+		t.Fatal(err)
+	}
+	// The second run: source b's lines come first and take the file past
+	// the end the cut batch claimed; then it is killed (between batches).
+	s = start(t, cfg)
+	write(t, s, shaped("b", "exclude", "10", "11", "12", "13", "14", "15"))
+	// The third run: source a's replay from its checkpoint (before 3).
+	s = restart(t, s, cfg)
+	write(t, s, shaped("a", "exclude", "3", "4", "5", "6", "7"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lines(t, path), "a:1,a:2,a:3,a:4,b:10,b:11,b:12,b:13,b:14,b:15,a:5,a:6,a:7"; got != want {
+		t.Fatalf("lines = %s, want %s", got, want)
+	}
+}
