@@ -172,17 +172,24 @@ func checkExactlyOnceInOrder(t *testing.T, emu *emulator.Emulator, apps []emulat
 			}
 		}
 		missing := 0
-		var firstMissing []int
-		for i, l := range want {
-			if seen[l.ID] == 0 {
-				missing++
-				if len(firstMissing) < 5 {
-					firstMissing = append(firstMissing, i)
-				}
+		var gaps []string
+		for i := 0; i < len(want); i++ {
+			if seen[want[i].ID] != 0 {
+				continue
 			}
+			j := i
+			for j+1 < len(want) && seen[want[j+1].ID] == 0 {
+				j++
+			}
+			missing += j - i + 1
+			if len(gaps) < 8 {
+				gaps = append(gaps, fmt.Sprintf("positions %d-%d (%d lines, ids %s-%s, dates %s-%s)",
+					i, j, j-i+1, want[i].ID, want[j].ID, want[i].Date.Format(time.RFC3339Nano), want[j].Date.Format(time.RFC3339Nano)))
+			}
+			i = j
 		}
 		if missing > 0 {
-			t.Logf("app %s: first missing positions %v", a.ID, firstMissing)
+			t.Logf("app %s: missing %s", a.ID, strings.Join(gaps, "; "))
 		}
 		if dups > 0 || missing > 0 || len(ids) != len(want) {
 			t.Fatalf("app %s: got %d lines for %d expected: %d missing, %d duplicated", a.ID, len(ids), len(want), missing, dups)

@@ -140,7 +140,7 @@ func killUntilDone(ctx context.Context, t *testing.T, cfgPath, out string, kills
 			return 0
 		}
 		return st.Size()
-	})
+	}, nil)
 }
 
 // killAfterProgress starts `logship run --config cfgPath`, waits until
@@ -149,8 +149,9 @@ func killUntilDone(ctx context.Context, t *testing.T, cfgPath, out string, kills
 // slow-starting process before it did anything and test nothing), lets it
 // run a random 0–maxDelay more, kills it with SIGKILL, and does so kills
 // times; then one last run goes to the end of the stream. A run that ends
-// before its kill fails the test.
-func killAfterProgress(ctx context.Context, t *testing.T, cfgPath string, kills int, maxDelay time.Duration, progress func() int64) {
+// before its kill fails the test. afterKill, if not nil, is called after
+// each kill with the run's number.
+func killAfterProgress(ctx context.Context, t *testing.T, cfgPath string, kills int, maxDelay time.Duration, progress func() int64, afterKill func(run int)) {
 	t.Helper()
 	for landed := 0; landed < kills; landed++ {
 		cmd := logshipCmd(ctx, "run", "--config", cfgPath)
@@ -178,6 +179,9 @@ func killAfterProgress(ctx context.Context, t *testing.T, cfgPath string, kills 
 			t.Fatal(err)
 		}
 		<-done
+		if afterKill != nil {
+			afterKill(landed)
+		}
 	}
 	if out, err := logshipCmd(ctx, "run", "--config", cfgPath).CombinedOutput(); err != nil {
 		t.Fatalf("final run: %v: %s", err, out)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -103,7 +104,16 @@ func TestSIGKILLDuringBackfill(t *testing.T) {
 	// delay could kill a slow-starting process before it wrote anything
 	// and test nothing), then a last run finishes the backfill.
 	const kills = 4
-	killUntilDone(ctx, t, cfgPath, out, kills)
+	// A failing run's state dir and output are kept aside (t.TempDir is
+	// removed), with a copy of the state dir and journal taken at each kill.
+	keepOnFailure(t, dir)
+	killAfterProgress(ctx, t, cfgPath, kills, 200*time.Millisecond, func() int64 {
+		st, err := os.Stat(out)
+		if err != nil {
+			return 0
+		}
+		return st.Size()
+	}, func(run int) { snapshotAtKill(t, dir, out, run) })
 	got := fileIDs(t, out)
 	n := 0
 	for _, ids := range got {
@@ -111,6 +121,57 @@ func TestSIGKILLDuringBackfill(t *testing.T) {
 	}
 	checkExactlyOnceInOrder(t, emu, apps, got)
 	t.Logf("%d kills, %d lines, %d requests", kills, n, len(emu.Requests()))
+}
+
+// keepOnFailure copies dir to a directory under os.TempDir() that
+// outlives the test when the test fails, and says where.
+func keepOnFailure(t *testing.T, dir string) {
+	t.Helper()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		keep, err := os.MkdirTemp("", "logship-kept-"+t.Name()+"-")
+		if err == nil {
+			err = os.CopyFS(keep, os.DirFS(dir))
+		}
+		if err != nil {
+			t.Logf("keeping %s: %v", dir, err)
+			return
+		}
+		t.Logf("state dir and output kept in %s", keep)
+	})
+}
+
+// snapshotAtKill copies the state dir and the file sink's journal to
+// dir/kills/<run> and notes the output's size and line count, so that a
+// gap can be placed against the kills.
+func snapshotAtKill(t *testing.T, dir, out string, run int) {
+	t.Helper()
+	dst := filepath.Join(dir, "kills", fmt.Sprint(run))
+	if err := os.CopyFS(dst, os.DirFS(filepath.Join(dir, "state"))); err != nil {
+		t.Logf("snapshot %d: %v", run, err)
+	}
+	var last []byte // the journal's last whole record
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), "logship-journal") {
+			if b, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
+				_ = os.WriteFile(filepath.Join(dst, e.Name()), b, 0o600)
+				if !strings.HasSuffix(e.Name(), ".old") {
+					b = b[:bytes.LastIndexByte(b, '\n')+1]
+					last = b[bytes.LastIndexByte(b[:max(len(b)-1, 0)], '\n')+1:]
+				}
+			}
+		}
+	}
+	b, _ := os.ReadFile(out)
+	var rec struct{ From, To int64 }
+	cut := ""
+	if json.Unmarshal(last, &rec) == nil && rec.To > int64(len(b)) {
+		cut = fmt.Sprintf(" (the kill cut a batch: its journal record claims bytes %d-%d)", rec.From, rec.To)
+	}
+	t.Logf("kill %d: output %d bytes, %d lines%s", run, len(b), bytes.Count(b, []byte("\n")), cut)
 }
 
 // TestSIGTERMRestartNoDuplicate stops logship with SIGTERM several times

@@ -141,7 +141,7 @@ func TestS3SIGKILL(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	killAfterProgress(ctx, t, cfgPath, 4, time.Second, puts.Load)
+	killAfterProgress(ctx, t, cfgPath, 4, time.Second, puts.Load, nil)
 	checkArchivedOnce(t, emu, apps, archivedIDs(ctx, t, srv.URL, nil))
 	t.Logf("4 kills, %d uploads", puts.Load())
 }
