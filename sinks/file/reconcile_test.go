@@ -240,13 +240,12 @@ func TestJournalUnavailable(t *testing.T) {
 	}
 }
 
-// TestReconcileBatchCutByCrash: a SIGKILL can cut a batch's write between
-// pages, leaving some of its lines whole, one torn, and its journal record
-// (written first) claiming the whole batch. The lines that are whole are
-// not written again; the others are.
-func TestReconcileBatchCutByCrash(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "out.ndjson")
-	cfg := withPath(path)
+// cutBatchByCrash writes source a's lines 1 and 2, then the batch 3–6,
+// and leaves the file as a SIGKILL between pages would: lines 3 and 4
+// whole, 5 torn, 6 not written, the batch's journal record (written
+// first) claiming all four.
+func cutBatchByCrash(t *testing.T, cfg *Config, path string) {
+	t.Helper()
 	s := start(t, cfg)
 	write(t, s, shaped("a", "exclude", "1", "2"))
 	st, err := os.Stat(path)
@@ -257,12 +256,21 @@ func TestReconcileBatchCutByCrash(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// What the crash left: lines 3 and 4 whole, 5 torn, 6 not written.
 	line := int64(len(`{"src":"a","msg":"3"}`) + 1)
 	if err := os.Truncate(path, st.Size()+2*line+5); err != nil {
 		t.Fatal(err)
 	}
-	s = start(t, cfg)
+}
+
+// TestReconcileBatchCutByCrash: a SIGKILL can cut a batch's write between
+// pages, leaving some of its lines whole, one torn, and its journal record
+// (written first) claiming the whole batch. The lines that are whole are
+// not written again; the others are.
+func TestReconcileBatchCutByCrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.ndjson")
+	cfg := withPath(path)
+	cutBatchByCrash(t, cfg, path)
+	s := start(t, cfg)
 	write(t, s, shaped("a", "exclude", "2", "3", "4"), shaped("a", "exclude", "5", "6", "7"))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -282,24 +290,10 @@ func TestReconcileBatchCutByCrash(t *testing.T) {
 func TestReconcileBatchCutByCrashThenAnotherCrash(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.ndjson")
 	cfg := withPath(path)
-	s := start(t, cfg)
-	write(t, s, shaped("a", "exclude", "1", "2"))
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, s, shaped("a", "exclude", "3", "4", "5", "6"))
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// What the first crash left: lines 3 and 4 whole, 5 torn, 6 not written.
-	line := int64(len(`{"src":"a","msg":"3"}`) + 1)
-	if err := os.Truncate(path, st.Size()+2*line+5); err != nil {
-		t.Fatal(err)
-	}
+	cutBatchByCrash(t, cfg, path)
 	// The second run: source b's lines come first and take the file past
 	// the end the cut batch claimed; then it is killed (between batches).
-	s = start(t, cfg)
+	s := start(t, cfg)
 	write(t, s, shaped("b", "exclude", "10", "11", "12", "13", "14", "15"))
 	// The third run: source a's replay from its checkpoint (before 3).
 	s = restart(t, s, cfg)
