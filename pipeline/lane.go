@@ -148,10 +148,9 @@ func (l *lane) reserve(ctx context.Context, e *event.Event) error {
 // unreserve gives back a reservation that was not used.
 func (l *lane) unreserve(e *event.Event) { l.bytes.Release(l.cost(e)) }
 
-// add appends a reserved event to the current batch. It never blocks on the
-// sink.
-func (l *lane) add(e event.Event) {
-	l.mu.Lock()
+// addLocked appends a reserved event to the current batch, whose
+// generation is l.curGen's now; l.mu is held. It never blocks on the sink.
+func (l *lane) addLocked(e event.Event) {
 	if l.cur == nil {
 		l.cur = l.pool.Get().(*event.Batch)
 		l.born[l.cur] = time.Now()
@@ -163,7 +162,6 @@ func (l *lane) add(e event.Event) {
 	if l.cur.Len() >= l.spec.Batch.MaxEvents || l.cur.Bytes >= l.spec.Batch.MaxBytes.Int() {
 		l.cutLocked()
 	}
-	l.mu.Unlock()
 }
 
 // timeout cuts the batch that was current when its timer started.
