@@ -56,7 +56,7 @@ var (
 
 // simCISeeds is how many seeds CI runs (seeds 1..simCISeeds), plus the
 // regression list.
-const simCISeeds = 150
+const simCISeeds = 300
 
 // faultClass is one switchable kind of fault.
 type faultClass int
@@ -305,6 +305,9 @@ func TestSimulation(t *testing.T) {
 	if testing.Short() && st.seed == 0 && st.seeds == 0 && st.duration == 0 {
 		t.Skip("the simulation's CI seed set runs without -short")
 	}
+	// Beside the package's other parallel tests: its CPU-bound seeds
+	// overlap the minute TestShapingBlockedSinkRSS spends waiting.
+	t.Parallel()
 	var jobs func(yield func(simJob) bool)
 	switch {
 	case st.seed != 0:
