@@ -253,13 +253,28 @@ func (a *agentRun) metricsAddr() string {
 	return ""
 }
 
+// slowWriter makes each write wait delay first: a pipe into a slow reader.
+type slowWriter struct {
+	w     io.Writer
+	delay time.Duration
+}
+
+func (s slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(s.delay)
+	return s.w.Write(p)
+}
+
 func (st *simState) startAgent(cfg *config.Config) (*agentRun, error) {
 	a := &agentRun{done: make(chan int, 1)}
 	if !st.s.subprocess {
 		ctx, cancel := context.WithCancel(context.Background())
 		a.cancel = cancel
+		var stdout io.Writer = &a.stdout
+		if d := st.s.stdoutDelay; d > 0 {
+			stdout = slowWriter{w: stdout, delay: d}
+		}
 		go func() {
-			a.done <- runAgent(ctx, cfg, agentIO{stdout: &a.stdout, stderr: &a.stderr,
+			a.done <- runAgent(ctx, cfg, agentIO{stdout: stdout, stderr: &a.stderr,
 				ready: func(addr string) { a.addr.Store(addr) }})
 		}()
 		return a, nil

@@ -34,7 +34,10 @@ type schedule struct {
 
 	fsync  string
 	stdout bool
-	http   *httpPlan
+	// stdoutDelay makes each write to stdout wait that long (in process
+	// only): a pipe into a slow reader.
+	stdoutDelay time.Duration
+	http        *httpPlan
 
 	stops       []stopPlan
 	shortWrites []shortWrite
@@ -309,6 +312,13 @@ func drawSchedule(seed int64, on classSet) *schedule {
 			slices.SortFunc(s.shortWrites, func(a, b shortWrite) int { return int(a.at - b.at) })
 		}
 	}
+	if r := classRand(seed, "slow_stdout"); on[fcSlowStdout] && s.stdout && !s.subprocess && r.IntN(2) == 0 {
+		// Batches queue for stdout, and a stop's drain is often cut
+		// short with some of them written and the rest abandoned: each
+		// sink must then resume exactly after what it wrote (seed 42269).
+		s.stdoutDelay = time.Duration(2+r.IntN(20)) * time.Millisecond
+		s.shutdown = min(s.shutdown, time.Duration(50+r.IntN(400))*time.Millisecond)
+	}
 	slices.SortStableFunc(s.stops, func(a, b stopPlan) int { return int(a.at - b.at) })
 	return s
 }
@@ -332,6 +342,9 @@ func (s *schedule) String() string {
 	fmt.Fprintf(&b, "  sinks: file (fsync %s)", s.fsync)
 	if s.stdout {
 		b.WriteString(", stdout")
+		if s.stdoutDelay > 0 {
+			fmt.Fprintf(&b, " (%v a write)", s.stdoutDelay)
+		}
 	}
 	if h := s.http; h != nil {
 		fmt.Fprintf(&b, ", http (in_flight %d, batch %d, gzip %v, delay %v", h.inFlight, h.maxEvents, h.gzip, h.delay)
