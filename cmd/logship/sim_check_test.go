@@ -176,9 +176,11 @@ func (st *simState) checkRuns(sink string, i int, segs [][]int, ordered, dedupes
 		if !ordered {
 			got = slices.Sorted(slices.Values(seg))
 		}
-		// With batches written in parallel, a run that ends without a drain
-		// leaves holes where batches were still in flight.
-		holes := !ordered && st.runs[r].end != stopClean.String() && st.runs[r].end != stopCrash.String() && st.runs[r].end != "complete"
+		// With batches written in parallel, a run that ends without a
+		// drain, or whose drain was cut short (a crash's too), leaves holes
+		// where batches were abandoned while later ones were written.
+		end := st.runs[r].end
+		holes := !ordered && (st.runs[r].cut || end != stopClean.String() && end != stopCrash.String() && end != "complete")
 		e := start
 		for k, j := range got {
 			for (dedupes || drops || holes) && e < j && (drops || holes || e < held) {

@@ -70,7 +70,8 @@ func (r *simResult) report(job simJob, st simSettings) string {
 
 // runRecord is one run of the agent, from its start to its stop.
 type runRecord struct {
-	end    string           // how it ended: clean, crash, sigkill, complete
+	end    string           // how it ended: clean, crash, sigkill, complete; timeout for a clean or complete run whose drain was cut
+	cut    bool             // its drain ran out of shutdown_timeout (whatever the end)
 	stdout map[string][]int // line indexes written to stdout, by app
 	next   []map[string]int // per app and sink, the checkpoint the next run starts from (line index; absent: none)
 	drops  int64            // events dropped for a full buffer (logship_events_dropped_total{reason="buffer_full"})
@@ -446,6 +447,7 @@ func (st *simState) runAll(deadline time.Time) {
 			// left for the next start, for the sinks that had not written
 			// it (crashLike says which may get lines again).
 			res.timeouts++
+			st.runs[len(st.runs)-1].cut = true
 			if rec.end == stopClean.String() || rec.end == "complete" {
 				st.runs[len(st.runs)-1].end = "timeout"
 			}
