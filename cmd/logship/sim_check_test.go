@@ -64,14 +64,8 @@ func (st *simState) finalChecks() {
 // stdout sinks write a batch whole or not at all and one at a time: a
 // drain cut short, stuck neighbour or loaded machine, leaves each exactly
 // at what it wrote (seed 42269 found it did not always).
-func (st *simState) crashLike(end, sink string) bool {
-	switch end {
-	case stopCrash.String(), stopKill.String():
-		return true
-	case "timeout":
-		return sink == "http"
-	}
-	return false
+func crashLike(run runRecord, sink string) bool {
+	return run.end == stopCrash.String() || run.end == stopKill.String() || run.cut && sink == "http"
 }
 
 // sinkNames are the seed's sinks.
@@ -179,8 +173,7 @@ func (st *simState) checkRuns(sink string, i int, segs [][]int, ordered, dedupes
 		// With batches written in parallel, a run that ends without a
 		// drain, or whose drain was cut short (a crash's too), leaves holes
 		// where batches were abandoned while later ones were written.
-		end := st.runs[r].end
-		holes := !ordered && (st.runs[r].cut || end != stopClean.String() && end != stopCrash.String() && end != "complete")
+		holes := !ordered && (st.runs[r].cut || st.runs[r].end == stopKill.String())
 		e := start
 		for k, j := range got {
 			for (dedupes || drops || holes) && e < j && (drops || holes || e < held) {
@@ -200,7 +193,7 @@ func (st *simState) checkRuns(sink string, i int, segs [][]int, ordered, dedupes
 			}
 		}
 		held = max(held, e)
-		if st.crashLike(st.runs[r].end, sink) {
+		if crashLike(st.runs[r], sink) {
 			for j := at(st.runs[r].next[i], sink) + 1; j < held; j++ {
 				allow[j]++
 			}

@@ -70,7 +70,7 @@ func (r *simResult) report(job simJob, st simSettings) string {
 
 // runRecord is one run of the agent, from its start to its stop.
 type runRecord struct {
-	end    string           // how it ended: clean, crash, sigkill, complete; timeout for a clean or complete run whose drain was cut
+	end    string           // how it ended: clean, crash, sigkill, complete
 	cut    bool             // its drain ran out of shutdown_timeout (whatever the end)
 	stdout map[string][]int // line indexes written to stdout, by app
 	next   []map[string]int // per app and sink, the checkpoint the next run starts from (line index; absent: none)
@@ -438,19 +438,17 @@ func (st *simState) runAll(deadline time.Time) {
 			rec.drops = int64(scrapeDrops)
 		}
 		res.drops += int(rec.drops)
+		// The drain ran out of shutdown_timeout: what was unwritten is
+		// left for the next start, for the sinks that had not written it
+		// (crashLike says which may get lines again).
+		errOut := a.stderr.String()
+		rec.cut = strings.Contains(errOut, "shutdown timeout") || strings.Contains(errOut, "hard stop")
 		st.runs = append(st.runs, rec)
 		if rec.end != stopCrash.String() && rec.end != stopKill.String() {
 			st.checkCheckpoints(run, a, true)
 		}
-		if errOut := a.stderr.String(); strings.Contains(errOut, "shutdown timeout") || strings.Contains(errOut, "hard stop") {
-			// The drain ran out of shutdown_timeout: what was unwritten is
-			// left for the next start, for the sinks that had not written
-			// it (crashLike says which may get lines again).
+		if rec.cut {
 			res.timeouts++
-			st.runs[len(st.runs)-1].cut = true
-			if rec.end == stopClean.String() || rec.end == "complete" {
-				st.runs[len(st.runs)-1].end = "timeout"
-			}
 			// A stuck sink has had its stop: later runs drain in full, so
 			// that the seed ends even on a slow machine.
 			st.shutdown = 30 * time.Second
